@@ -1,0 +1,37 @@
+# `make test` and `make demo` build .venv themselves on a fresh machine.
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+SHARED_DATA := $(abspath ../shared/data/crichton)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export CRICHTON_DATA_DIR ?= $(SHARED_DATA)
+endif
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: venv test demo bench clean
+
+venv: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	bash scripts/demo.sh
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_crf.py --write BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
