@@ -1,0 +1,673 @@
+# Copyright 2026 The xlnet-crf-mtl authors.
+# Licensed under the Apache License, Version 2.0.
+"""XLNet encoder with a linear-chain CRF decoder for token classification.
+
+This file is self-contained (it imports only torch and transformers) so that `save_pretrained` can copy it next to
+the weights and a plain `transformers` user can load a checkpoint with `trust_remote_code=True`.
+
+The CRF accepts any boolean mask: masked positions are skipped and the chain links consecutive unmasked positions.
+Internally a masked batch is compacted to left-aligned sequences, and the forward-backward recursions run as
+scaled products in probability space with a hand-written backward (gradient = marginals - gold counts), which is
+several times faster than log-sum-exp recursions driven by autograd. Should the scaled recursion under- or
+overflow (extreme scores), the exact log-space recursion takes over for that call.
+"""
+
+from dataclasses import dataclass
+
+import numpy
+import torch
+from torch import nn
+
+from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, XLNetConfig, XLNetModel
+from transformers import initialization as init
+from transformers.models.xlnet.modeling_xlnet import XLNetPreTrainedModel
+from transformers.utils import ModelOutput
+
+
+LABEL_SCHEMES = ("first", "x")
+CRF_CONSTRAINTS = (None, "BIO", "BIOES")
+CRF_REDUCTIONS = ("none", "sum", "mean", "token_mean")
+X_LABEL = "X"
+# Emission score that removes a tag at one position: exp() of it is exactly 0 in float32, and it stays finite, so
+# the input checks (which reject inf/NaN) and the log-space fallback both accept it.
+FORBIDDEN_SCORE = -1.0e4
+
+
+class XLNetCRFConfig(XLNetConfig):
+    r"""
+    Configuration of [`XLNetForTokenClassificationCRF`]: an [`XLNetConfig`] plus the CRF head's settings.
+
+    label_scheme (`str`, defaults to `"first"`):
+        `"first"`: the CRF runs over the first sub-token of each word (what the paper's authors ran). `"x"`: the
+        paper's "[X]" scheme, where continuation pieces carry the label `"X"`, a real CRF state, which is dropped when
+        mapping predictions back to words. With `"x"`, `label2id` must contain `"X"`.
+    crf_constraints (`str`, *optional*):
+        `None`, `"BIO"` or `"BIOES"`: transitions impossible under the tagging scheme get a score of -inf in training
+        and decoding. The `"X"` state is transparent (every transition into and out of it is allowed).
+    crf_reduction (`str`, defaults to `"mean"`):
+        How the per-sequence negative log-likelihoods are reduced to the loss: `"mean"` over sequences (the authors'
+        choice), `"sum"`, `"token_mean"` (sum divided by the number of tagged positions).
+    """
+
+    model_type = "xlnet-crf"
+
+    label_scheme: str = "first"
+    crf_constraints: str | None = None
+    crf_reduction: str = "mean"
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        if self.label_scheme not in LABEL_SCHEMES:
+            raise ValueError(f"label_scheme must be one of {LABEL_SCHEMES}, got {self.label_scheme!r}")
+        if self.crf_constraints not in CRF_CONSTRAINTS:
+            raise ValueError(f"crf_constraints must be one of {CRF_CONSTRAINTS}, got {self.crf_constraints!r}")
+        if self.crf_reduction not in CRF_REDUCTIONS:
+            raise ValueError(f"crf_reduction must be one of {CRF_REDUCTIONS}, got {self.crf_reduction!r}")
+        if self.label_scheme == "x" and X_LABEL not in self.label2id:
+            raise ValueError(f"label_scheme='x' needs the label {X_LABEL!r} in label2id, got {sorted(self.label2id)}")
+        # register_for_auto_class records one Auto class per model class; AutoModel is added here so that both
+        # AutoModel and AutoModelForTokenClassification resolve through trust_remote_code.
+        module = __name__.rsplit(".", 1)[-1]
+        self.auto_map = {"AutoModel": f"{module}.XLNetForTokenClassificationCRF", **(getattr(self, "auto_map", None) or {})}
+
+
+def allowed_transitions(
+    scheme: str | None, id2label: dict[int, str]
+) -> tuple[list[bool], list[list[bool]], list[bool]] | None:
+    """Boolean (start (K), transitions (K, K) [from, to], end (K)) masks of the moves legal under BIO or BIOES.
+
+    Plain lists, not tensors: models are built on the meta device when loaded, where tensors hold no values.
+
+    Labels are `O`, `X` or `<prefix>-<type>`; a label outside the scheme raises, since a silent "allow everything"
+    would hide a typo in the label map.
+    """
+    if scheme is None:
+        return None
+    num_tags = len(id2label)
+    parsed = []
+    for index in range(num_tags):
+        label = id2label[index]
+        if label in ("O", X_LABEL):
+            parsed.append((label, None))
+            continue
+        prefix, sep, entity_type = label.partition("-")
+        if not sep or prefix not in scheme or prefix == "O":
+            raise ValueError(f"label {label!r} (id {index}) is not a {scheme} label: expected O, X or <{scheme}>-<type>")
+        parsed.append((prefix, entity_type))
+
+    def inside(prefix, entity_type, previous):  # may `prefix-entity_type` follow `previous`?
+        previous_prefix, previous_type = previous
+        if previous_prefix == X_LABEL or prefix == X_LABEL:
+            return True
+        if prefix in ("I", "E"):
+            return previous_prefix in ("B", "I") and previous_type == entity_type
+        # O, B, S may not follow an open entity in BIOES; in BIO anything may precede them.
+        return scheme == "BIO" or previous_prefix in ("O", "E", "S")
+
+    transitions = [[inside(to_prefix, to_type, previous) for (to_prefix, to_type) in parsed] for previous in parsed]
+    start = [prefix not in ("I", "E") for prefix, _ in parsed]
+    end = [scheme == "BIO" or prefix not in ("B", "I") for prefix, _ in parsed]
+    return start, transitions, end
+
+
+class _ScaledRecursionFailed(ArithmeticError):
+    """The probability-space recursion under- or overflowed; the caller retries in log space."""
+
+
+def _lengths_and_layout(mask: torch.Tensor):
+    """Lengths per row and, when the mask is not a prefix of ones, the (row, source, target) compaction indices."""
+    lengths = mask.sum(1)
+    if bool((mask[:, 1:] <= mask[:, :-1]).all()):
+        return lengths, None
+    rows, positions = mask.nonzero(as_tuple=True)
+    targets = mask.cumsum(1)[rows, positions] - 1
+    return lengths, (rows, positions, targets)
+
+
+def _compact(values: torch.Tensor, layout, width: int, fill) -> torch.Tensor:
+    """Left-align the masked entries of `values` (B, T, ...) into (B, width, ...) (differentiable)."""
+    rows, positions, targets = layout
+    out = values.new_full((values.shape[0], width, *values.shape[2:]), fill)
+    return out.index_put((rows, targets), values[rows, positions])
+
+
+def _expand(values: torch.Tensor, layout, length: int, fill) -> torch.Tensor:
+    """Inverse of `_compact`: put left-aligned entries back at their masked positions of a length-`length` row."""
+    rows, positions, targets = layout
+    out = values.new_full((values.shape[0], length, *values.shape[2:]), fill)
+    return out.index_put((rows, positions), values[rows, targets])
+
+
+def _step_matrices(emissions, valid, transitions):
+    """Per-step factors M[t, b, i, j] = exp(transitions[i, j] + emissions[b, t, j]) up to per-step shifts, and the
+    identity wherever row b has ended, so the recursions need no per-step masking: alphas and betas simply carry
+    over the padded steps.
+
+    Returns M (W, B, K, K), the emission factors p (W, B, K), the emission shifts (B, W) and the transition shift.
+    """
+    num_tags = emissions.shape[-1]
+    shift = emissions.amax(-1, keepdim=True)
+    t_max = transitions.max()
+    p = torch.exp(emissions - shift).transpose(0, 1)  # (W, B, K)
+    M = torch.exp(transitions - t_max) * p.unsqueeze(2)
+    eye = torch.eye(num_tags, device=emissions.device, dtype=emissions.dtype)
+    M = torch.where(valid.t()[:, :, None, None], M, eye)
+    return M, p, shift[..., 0], t_max
+
+
+class _ChainNLL(torch.autograd.Function):
+    """Per-sequence CRF negative log-likelihood on left-aligned sequences, with an analytic backward.
+
+    The forward recursion runs on normalised probability vectors (one batched product and one division per step);
+    the backward recursion reuses the same step matrices (one batched product per step). The gradient is the
+    marginals minus the gold counts, for emissions, start, end and transitions alike.
+    """
+
+    @staticmethod
+    def forward(ctx, emissions, tags, lengths, start, transitions, end):
+        # emissions (B, W, K) float32, zeros beyond `lengths`; tags (B, W) in [0, K) (anything beyond lengths).
+        batch, width, num_tags = emissions.shape
+        valid = torch.arange(width, device=emissions.device)[None, :] < lengths[:, None]
+        M, p, shift, t_max = _step_matrices(emissions, valid, transitions)
+        s_max, e_max = start.max(), end.max()
+        S, F = torch.exp(start - s_max), torch.exp(end - e_max)
+        # An extra column holding each row sum gives the normaliser from the same batched product.
+        M_sum = torch.cat([M, M.sum(-1, keepdim=True)], dim=-1)
+        raw = emissions.new_empty(width, batch, 1, num_tags + 1)
+        alphas = emissions.new_empty(width, batch, 1, num_tags)
+        first = S * torch.exp(emissions[:, 0] - shift[:, :1])
+        raw[0, :, 0, num_tags] = first.sum(-1)
+        torch.div(first, raw[0, :, 0, num_tags:], out=alphas[0, :, 0])
+        # Per-step views made once: indexing inside the loop would cost more than the arithmetic.
+        alpha_at, matrix_at, raw_at = alphas.unbind(0), M_sum.unbind(0), raw.unbind(0)
+        numerator_at, scale_at = raw[..., :num_tags].unbind(0), raw[..., num_tags:].unbind(0)
+        for t in range(1, width):
+            torch.bmm(alpha_at[t - 1], matrix_at[t], out=raw_at[t])
+            torch.div(numerator_at[t], scale_at[t], out=alpha_at[t])
+        scales = raw[:, :, 0, num_tags].t().masked_fill(~valid, 1.0)  # (B, W)
+        z = alphas[width - 1, :, 0] @ F
+        log_scales = torch.log(scales)
+        nonempty = lengths > 0
+        if not (bool(torch.isfinite(log_scales).all()) and bool((torch.isfinite(z) & (z > 0))[nonempty].all())):
+            raise _ScaledRecursionFailed
+        log_z = (log_scales + shift.masked_fill(~valid, 0.0)).sum(1) + torch.log(z) + s_max + e_max
+        log_z = log_z + (lengths - 1).clamp(min=0) * t_max
+        gold = _gold_score(emissions, tags, valid, lengths, start, transitions, end)
+        nll = torch.where(nonempty, log_z - gold, torch.zeros_like(log_z))
+        ctx.save_for_backward(M, p, alphas, scales, z, transitions, t_max, F, tags, lengths, valid)
+        return nll
+
+    @staticmethod
+    def backward(ctx, grad_nll):
+        M, p, alphas, scales, z, transitions, t_max, F, tags, lengths, valid = ctx.saved_tensors
+        width, batch, num_tags = M.shape[0], M.shape[1], M.shape[2]
+        weight = torch.where(lengths > 0, grad_nll / z, torch.zeros_like(z))  # (B,)
+        M_scaled = M / scales.t()[:, :, None, None]
+        betas = alphas.new_empty(width, batch, num_tags, 1)
+        betas[width - 1] = F[:, None]
+        beta_at, matrix_at = betas.unbind(0), M_scaled.unbind(0)
+        for t in range(width - 2, -1, -1):
+            torch.bmm(matrix_at[t + 1], beta_at[t + 1], out=beta_at[t])
+        alphas, betas = alphas[:, :, 0], betas[..., 0]  # (W, B, K)
+        valid_tm = valid.t().unsqueeze(-1)
+        gamma = (alphas * betas).masked_fill_(~valid_tm, 0.0) * weight[None, :, None]
+        gold = torch.nn.functional.one_hot(tags.t(), num_tags).to(alphas.dtype) * (valid_tm * grad_nll[None, :, None])
+        grad_emissions = (gamma - gold).transpose(0, 1)
+
+        rows = torch.arange(batch, device=alphas.device)
+        last = (lengths - 1).clamp(min=0)
+        grad_start = gamma[0].sum(0) - gold[0].sum(0)
+        grad_end = gamma[last, rows].sum(0) - gold[last, rows].sum(0)
+
+        # Expected transition counts: sum over t of alpha[t-1](i) E(i, j) p[t](j) beta[t](j) / (c[t] z).
+        pair_valid = valid_tm[1:]
+        left = (alphas[:-1] * weight[None, :, None]).masked_fill_(~pair_valid, 0.0).reshape(-1, num_tags)
+        right = (p[1:] * betas[1:] / scales.t()[1:, :, None]).masked_fill_(~pair_valid, 0.0).reshape(-1, num_tags)
+        expected = torch.exp(transitions - t_max) * (left.t() @ right)
+        pair_index = (tags[:, :-1] * num_tags + tags[:, 1:]).reshape(-1)
+        pair_weight = (valid[:, 1:] * grad_nll[:, None]).reshape(-1).to(alphas.dtype)
+        observed = torch.bincount(pair_index, pair_weight, minlength=num_tags * num_tags).view(num_tags, num_tags)
+        return grad_emissions, None, None, grad_start, expected - observed, grad_end
+
+
+def _gold_score(emissions, tags, valid, lengths, start, transitions, end):
+    """Score of the gold path of each left-aligned sequence (0 for empty rows)."""
+    rows = torch.arange(emissions.shape[0], device=emissions.device)
+    emitted = emissions.gather(2, tags.unsqueeze(-1))[..., 0].masked_fill(~valid, 0.0).sum(1)
+    moved = transitions[tags[:, :-1], tags[:, 1:]].masked_fill(~valid[:, 1:], 0.0).sum(1)
+    last = tags[rows, (lengths - 1).clamp(min=0)]
+    ends = start[tags[:, 0]] + end[last]
+    return emitted + moved + torch.where(lengths > 0, ends, torch.zeros_like(ends))
+
+
+def _log_partition(emissions, lengths, start, transitions, end):
+    """Exact log-space forward algorithm on left-aligned sequences; the fallback of the scaled recursion."""
+    width = emissions.shape[1]
+    alpha = start + emissions[:, 0]
+    for t in range(1, width):
+        step = torch.logsumexp(alpha.unsqueeze(-1) + transitions, dim=1) + emissions[:, t]
+        alpha = torch.where((t < lengths).unsqueeze(-1), step, alpha)
+    log_z = torch.logsumexp(alpha + end, dim=-1)
+    return torch.where(lengths > 0, log_z, torch.zeros_like(log_z))
+
+
+class ConditionalRandomField(nn.Module):
+    """Linear-chain CRF with start, end and [from, to] transition scores.
+
+    Every method takes `emissions` (B, T, K) of any float dtype (computed in float32) and a boolean `mask` (B, T)
+    of any pattern: right or left padding, holes (e.g. continuation sub-tokens), empty rows. Masked positions are
+    skipped; the chain links consecutive unmasked positions.
+    """
+
+    def __init__(self, num_tags: int, constraints: tuple[list[bool], list[list[bool]], list[bool]] | None = None):
+        super().__init__()
+        if num_tags < 1:
+            raise ValueError(f"num_tags must be positive, got {num_tags}")
+        self.num_tags = num_tags
+        self.start_transitions = nn.Parameter(torch.empty(num_tags))
+        self.end_transitions = nn.Parameter(torch.empty(num_tags))
+        self.transitions = nn.Parameter(torch.empty(num_tags, num_tags))
+        nn.init.uniform_(self.start_transitions, -0.1, 0.1)
+        nn.init.uniform_(self.end_transitions, -0.1, 0.1)
+        nn.init.uniform_(self.transitions, -0.1, 0.1)
+        # Constraint masks are derived from the config, not learned, so they are kept as plain Python values rather
+        # than buffers: from_pretrained builds modules on the meta device and never fills non-persistent buffers.
+        self._allowed = None
+        self._allowed_on = {}
+        if constraints is not None:
+            start, transitions, end = (torch.as_tensor(mask, dtype=torch.bool, device="cpu").tolist() for mask in constraints)
+            if (len(start), len(end), len(transitions), {len(row) for row in transitions}) != (num_tags, num_tags, num_tags, {num_tags}):
+                raise ValueError(f"constraint masks must have shapes (K,), (K, K), (K,) with K={num_tags}")
+            self._allowed = (start, transitions, end)
+
+    def allowed(self, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """The (start, transitions, end) masks of legal moves on `device`, or None without constraints."""
+        if self._allowed is None:
+            return None
+        device = device or self.transitions.device
+        if device not in self._allowed_on:
+            self._allowed_on[device] = tuple(torch.tensor(mask, dtype=torch.bool, device=device) for mask in self._allowed)
+        return self._allowed_on[device]
+
+    def extra_repr(self) -> str:
+        return f"num_tags={self.num_tags}, constrained={self._allowed is not None}"
+
+    def _scores(self):
+        """(start, transitions, end) in float32 with forbidden moves at -inf."""
+        start, transitions, end = self.start_transitions.float(), self.transitions.float(), self.end_transitions.float()
+        allowed = self.allowed()
+        if allowed is not None:
+            start = start.masked_fill(~allowed[0], float("-inf"))
+            transitions = transitions.masked_fill(~allowed[1], float("-inf"))
+            end = end.masked_fill(~allowed[2], float("-inf"))
+        return start, transitions, end
+
+    def _check(self, emissions: torch.Tensor, mask: torch.Tensor, tags: torch.Tensor | None = None):
+        if not isinstance(emissions, torch.Tensor) or emissions.dim() != 3:
+            raise ValueError(f"emissions must be a (batch, seq_len, num_tags) tensor, got shape {tuple(getattr(emissions, 'shape', ()))}")
+        if not emissions.is_floating_point():
+            raise TypeError(f"emissions must be a float tensor, got {emissions.dtype}")
+        if emissions.shape[2] != self.num_tags:
+            raise ValueError(f"emissions have {emissions.shape[2]} tags in the last dimension, expected num_tags={self.num_tags}")
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            raise TypeError(f"mask must be a torch.bool tensor, got {getattr(mask, 'dtype', type(mask).__name__)} (use mask.bool())")
+        if mask.shape != emissions.shape[:2]:
+            raise ValueError(f"mask has shape {tuple(mask.shape)}, expected {tuple(emissions.shape[:2])} to match emissions")
+        bad = (~torch.isfinite(emissions)).any(-1) & mask
+        if bool(bad.any()):
+            row, position = bad.nonzero()[0].tolist()
+            raise ValueError(f"emissions contain NaN or inf at unmasked position (row {row}, position {position})")
+        if tags is None:
+            return
+        if not isinstance(tags, torch.Tensor) or tags.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"tags must be an int64 (long) tensor, got {getattr(tags, 'dtype', type(tags).__name__)}")
+        if tags.shape != mask.shape:
+            raise ValueError(f"tags have shape {tuple(tags.shape)}, expected {tuple(mask.shape)} to match emissions")
+        out_of_range = ((tags < 0) | (tags >= self.num_tags)) & mask
+        if bool(out_of_range.any()):
+            row, position = out_of_range.nonzero()[0].tolist()
+            raise ValueError(
+                f"tag {int(tags[row, position])} at unmasked position (row {row}, position {position}) is outside [0, {self.num_tags})"
+            )
+
+    def _left_aligned(self, emissions, mask, tags=None):
+        """Left-aligned float32 emissions (and tags), lengths, and the layout needed to map back."""
+        lengths, layout = _lengths_and_layout(mask)
+        width = int(lengths.max()) if lengths.numel() else 0
+        emissions = emissions.float()
+        if layout is None:
+            emissions = emissions[:, :width].masked_fill(~mask[:, :width, None], 0.0)
+            tags = None if tags is None else tags[:, :width].masked_fill(~mask[:, :width], 0).long()
+        else:
+            emissions = _compact(emissions, layout, width, 0.0)
+            tags = None if tags is None else _compact(tags.long(), layout, width, 0)
+        return emissions, tags, lengths, layout, width
+
+    def _check_legal(self, tags, lengths):
+        """Gold paths that the constraints forbid would have an infinite loss: say where instead."""
+        allowed = self.allowed(tags.device)
+        if allowed is None or tags.shape[1] == 0:
+            return
+        allowed_start, allowed_transitions, allowed_end = allowed
+        width = tags.shape[1]
+        valid = torch.arange(width, device=tags.device)[None, :] < lengths[:, None]
+        rows = torch.arange(tags.shape[0], device=tags.device)
+        illegal = torch.zeros_like(valid)
+        last = (lengths - 1).clamp(min=0)
+        illegal[:, 0] = ~allowed_start[tags[:, 0]]
+        illegal[:, 1:] = ~allowed_transitions[tags[:, :-1], tags[:, 1:]]
+        illegal[rows, last] |= ~allowed_end[tags[rows, last]]
+        illegal &= valid
+        if bool(illegal.any()):
+            row, index = illegal.nonzero()[0].tolist()
+            raise ValueError(
+                f"gold tags of row {row} break the CRF constraints at its {index}-th tagged position "
+                f"(tag {int(tags[row, index])} after {int(tags[row, index - 1]) if index else 'the start'})"
+            )
+
+    def forward(
+        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, reduction: str = "mean"
+    ) -> torch.Tensor:
+        """Negative log-likelihood of `tags` (a loss). Tags at masked positions are ignored (may be -100).
+
+        reduction: `none` (per sequence), `sum`, `mean` (over sequences) or `token_mean` (over unmasked positions).
+        """
+        if reduction not in CRF_REDUCTIONS:
+            raise ValueError(f"reduction must be one of {CRF_REDUCTIONS}, got {reduction!r}")
+        self._check(emissions, mask, tags)
+        aligned, aligned_tags, lengths, _, width = self._left_aligned(emissions, mask, tags)
+        if width == 0:
+            nll = emissions.float()[:, :0].sum(dim=(1, 2))  # zeros that stay on the autograd graph
+        else:
+            start, transitions, end = self._scores()
+            self._check_legal(aligned_tags, lengths)
+            try:
+                nll = _ChainNLL.apply(aligned, aligned_tags, lengths, start, transitions, end)
+            except _ScaledRecursionFailed:
+                valid = torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
+                log_z = _log_partition(aligned, lengths, start, transitions, end)
+                nll = log_z - _gold_score(aligned, aligned_tags, valid, lengths, start, transitions, end)
+        if reduction == "none":
+            return nll
+        if reduction == "sum":
+            return nll.sum()
+        if reduction == "mean":
+            return nll.mean()
+        return nll.sum() / mask.sum().clamp(min=1)
+
+    @torch.no_grad()
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Posterior probability of each tag at each position, (B, T, K) float32; zeros at masked positions."""
+        self._check(emissions, mask)
+        aligned, _, lengths, layout, width = self._left_aligned(emissions, mask)
+        batch, length = mask.shape
+        if width == 0:
+            return emissions.new_zeros(batch, length, self.num_tags, dtype=torch.float32)
+        start, transitions, end = self._scores()
+        with torch.enable_grad():
+            # The gradient of the log-partition with respect to the emissions is exactly the marginals.
+            leaf = aligned.detach().requires_grad_(True)
+            try:
+                log_z = _ChainNLL.apply(leaf, torch.zeros_like(lengths)[:, None].expand(-1, width), lengths, start, transitions, end)
+                grad_offset = 1.0  # d(log Z - gold)/d emissions = marginals - one_hot(gold = tag 0)
+            except _ScaledRecursionFailed:
+                log_z = _log_partition(leaf, lengths, start, transitions, end)
+                grad_offset = 0.0
+            (grad,) = torch.autograd.grad(log_z.sum(), leaf)
+        if grad_offset:
+            grad[..., 0] += grad_offset
+        valid = torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
+        grad = grad.masked_fill(~valid[..., None], 0.0)
+        if layout is None:
+            out = grad.new_zeros(batch, length, self.num_tags)
+            out[:, :width] = grad
+            return out
+        return _expand(grad, layout, length, 0.0)
+
+    @torch.no_grad()
+    def decode(
+        self, emissions: torch.Tensor, mask: torch.Tensor, nbest: int = 1
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Viterbi decoding.
+
+        Returns a LongTensor (B, T) of tags with -100 at masked positions; with `nbest > 1`, a tuple of tags
+        (nbest, B, T) and path scores (nbest, B) best first. Paths that do not exist (fewer than `nbest` legal
+        sequences) have score -inf and tags -100; an empty row has one empty path of score 0.
+        """
+        if not isinstance(nbest, int) or nbest < 1:
+            raise ValueError(f"nbest must be a positive int, got {nbest!r}")
+        self._check(emissions, mask)
+        aligned, _, lengths, layout, width = self._left_aligned(emissions, mask)
+        batch, length = mask.shape
+        if width == 0:
+            paths = torch.full((nbest, batch, width), -100, dtype=torch.long, device=mask.device)
+            scores = torch.full((nbest, batch), float("-inf"), device=mask.device)
+            scores[0] = 0.0
+        else:
+            start, transitions, end = self._scores()
+            paths, scores = _viterbi(aligned, lengths, start, transitions, end, nbest)
+            empty = lengths == 0
+            scores[:, empty] = float("-inf")
+            scores[0, empty] = 0.0
+        valid = torch.arange(width, device=mask.device)[None, :] < lengths[:, None]
+        paths = paths.masked_fill(~valid, -100)
+        if layout is None:
+            out = paths.new_full((nbest, batch, length), -100)
+            out[..., :width] = paths
+        else:
+            out = _expand(paths.permute(1, 2, 0), layout, length, -100).permute(2, 0, 1)
+        if nbest == 1:
+            return out[0]
+        return out, scores
+
+
+def _viterbi(emissions, lengths, start, transitions, end, nbest):
+    """n-best Viterbi on left-aligned sequences. Returns paths (nbest, B, W) and scores (nbest, B), best first.
+
+    Past each row's end the step scores are the max-plus identity (0 on the diagonal, -inf elsewhere), so scores and
+    back-pointers carry over the padded steps and the back-trace starts at the last step for every row.
+    """
+    batch, width, num_tags = emissions.shape
+    valid = torch.arange(width, device=emissions.device)[None, :] < lengths[:, None]
+    em = emissions.transpose(0, 1)  # (W, B, K)
+    identity = torch.full((num_tags, num_tags), float("-inf"), device=emissions.device).fill_diagonal_(0.0)
+    step = torch.where(valid.t()[:, :, None, None], transitions + em.unsqueeze(2), identity)  # (W, B, K, K)
+    if nbest == 1:
+        # step_to_from[t, b, j, i]: the previous tag i is the last (contiguous) axis, which is the one reduced.
+        step_to_from = step.transpose(2, 3).contiguous()
+        history = em.new_empty(width, batch, num_tags)
+        torch.add(em[0], start, out=history[0])
+        previous_at, history_at, step_at = history.unsqueeze(2).unbind(0), history.unbind(0), step_to_from.unbind(0)
+        for t in range(1, width):
+            torch.amax(previous_at[t - 1] + step_at[t], dim=-1, out=history_at[t])
+        # Back-pointers for all steps at once: cheaper than a max-with-indices inside the loop.
+        pointers = torch.zeros(width, batch, num_tags, dtype=torch.long, device=emissions.device)
+        pointers[1:] = (history[:-1].unsqueeze(2) + step_to_from[1:]).argmax(-1)
+        scores, state = (history[width - 1] + end).max(-1)
+        return _backtrace(pointers.unsqueeze(2), state.unsqueeze(1), 1), scores.unsqueeze(0)
+    # history[t]: (B, K, n) the n best scores of paths ending in tag k; pointers hold (previous tag * n + rank).
+    history = em.new_full((width, batch, num_tags, nbest), float("-inf"))
+    pointers = torch.zeros(width, batch, nbest, num_tags, dtype=torch.long, device=emissions.device)
+    history[0, :, :, 0] = em[0] + start
+    for t in range(1, width):
+        candidates = (history[t - 1].unsqueeze(-1) + step[t].unsqueeze(2)).reshape(batch, num_tags * nbest, num_tags)
+        top, pointers[t] = candidates.topk(nbest, dim=1)  # (B, n, K)
+        history[t] = top.transpose(1, 2)
+    scores, flat = (history[width - 1] + end[None, :, None]).reshape(batch, num_tags * nbest).topk(nbest, dim=1)
+    paths = _backtrace(pointers, flat, nbest)
+    return paths.masked_fill(torch.isneginf(scores).t()[..., None], -100), scores.t()
+
+
+def _backtrace(pointers, final, nbest):
+    """Follow back-pointers (W, B, n, K) from the final (tag * n + rank) codes (B, n); returns paths (n, B, W).
+
+    Runs in NumPy: one fancy-index per step costs about a microsecond, a tenth of a small torch op.
+    """
+    width, batch = pointers.shape[0], pointers.shape[1]
+    codes = pointers.cpu().numpy()
+    code = final.cpu().numpy()
+    rows = numpy.arange(batch)[:, None]
+    path = numpy.empty((width, batch, nbest), dtype=numpy.int64)
+    state, rank = code // nbest, code % nbest
+    for t in range(width - 1, 0, -1):
+        path[t] = state
+        code = codes[t, rows, rank, state]
+        state, rank = code // nbest, code % nbest
+    path[0] = state
+    return torch.from_numpy(path.transpose(2, 1, 0).copy()).to(pointers.device)
+
+
+@dataclass
+class TokenClassifierCRFOutput(ModelOutput):
+    r"""
+    loss (`torch.FloatTensor` of shape `(1,)`, *optional*, returned when `labels` is given):
+        CRF negative log-likelihood, reduced as `config.crf_reduction` says.
+    logits (`torch.FloatTensor` of shape `(batch_size, sequence_length, num_labels)`):
+        Emission scores of the CRF (before the transition scores are added).
+    predictions (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+        Viterbi tags at the positions that carry a word label, -100 elsewhere. Not computed in training mode when
+        `labels` are given (the loss does not need them and Viterbi would cost a pass per step).
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    predictions: torch.LongTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+class XLNetForTokenClassificationCRF(XLNetPreTrainedModel):
+    """XLNet encoder, a linear layer producing emissions, and a CRF over the positions that carry word labels."""
+
+    config: XLNetCRFConfig
+    # The CRF loss is already a per-batch mean: Trainer must divide it by the gradient-accumulation steps itself.
+    accepts_loss_kwargs = False
+
+    def __init__(self, config: XLNetCRFConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.transformer = XLNetModel(config)
+        self.classifier = nn.Linear(config.d_model, config.num_labels)
+        self.crf = ConditionalRandomField(config.num_labels, allowed_transitions(config.crf_constraints, config.id2label))
+        self.post_init()
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, ConditionalRandomField):
+            init.uniform_(module.start_transitions, -0.1, 0.1)
+            init.uniform_(module.end_transitions, -0.1, 0.1)
+            init.uniform_(module.transitions, -0.1, 0.1)
+
+    def _crf_positions(self, attention_mask, labels, word_ids):
+        """Which positions the CRF tags, and (for the "x" scheme) which of them are continuation pieces."""
+        x_scheme = self.config.label_scheme == "x"
+        if word_ids is not None:
+            in_word = word_ids >= 0
+            if attention_mask is not None:
+                in_word &= attention_mask.bool()
+            previous = torch.nn.functional.pad(word_ids[:, :-1], (1, 0), value=-1)
+            word_start = in_word & (word_ids != previous)
+            positions = in_word if x_scheme else word_start
+            continuation = in_word & ~word_start if x_scheme else None
+        elif labels is not None:
+            positions = labels != -100
+            continuation = labels == self.config.label2id.get(X_LABEL, -1) if x_scheme else None
+        else:
+            positions = attention_mask.bool() if attention_mask is not None else None
+            continuation = None
+        if labels is not None and positions is not None:
+            stray = (labels != -100) & ~positions
+            if bool(stray.any()):
+                row, position = stray.nonzero()[0].tolist()
+                raise ValueError(
+                    f"labels[{row}, {position}] = {int(labels[row, position])} sits on a position the CRF does not tag "
+                    f"(label_scheme={self.config.label_scheme!r} tags {'every word piece' if x_scheme else 'the first piece of each word'}); "
+                    "use -100 there"
+                )
+        return positions, continuation
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        word_ids: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> tuple | TokenClassifierCRFOutput:
+        r"""
+        labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+            Tag ids at the positions the CRF tags, -100 elsewhere (special tokens, padding and, in the "first"
+            scheme, continuation pieces).
+        word_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+            Index of the word each piece belongs to, -1 for special tokens and padding (the tokenizer's `word_ids()`
+            with None as -1). Tells the model where words start when there are no labels; without either, every
+            attended position is tagged.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.transformer(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            inputs_embeds=inputs_embeds,
+            use_mems=False,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        logits = self.classifier(outputs.last_hidden_state)
+        positions, continuation = self._crf_positions(attention_mask, labels, word_ids)
+        if positions is None:
+            positions = torch.ones(logits.shape[:2], dtype=torch.bool, device=logits.device)
+        emissions = logits.float()
+        if continuation is not None:
+            # "x" scheme: X exactly on continuation pieces, a word label exactly on first pieces.
+            x_id = self.config.label2id[X_LABEL]
+            is_x = torch.zeros(self.num_labels, dtype=torch.bool, device=logits.device)
+            is_x[x_id] = True
+            forbidden = torch.where(continuation.unsqueeze(-1), ~is_x, is_x) & positions.unsqueeze(-1)
+            emissions = emissions.masked_fill(forbidden, FORBIDDEN_SCORE)
+
+        loss = None
+        if labels is not None:
+            loss = self.crf(emissions, labels, positions, reduction=self.config.crf_reduction)
+        predictions = None
+        if labels is None or not self.training:
+            predictions = self.crf.decode(emissions, positions)
+            if continuation is not None:
+                predictions = predictions.masked_fill(continuation, -100)
+
+        if not return_dict:
+            output = (logits, predictions, outputs.hidden_states, outputs.attentions)
+            return ((loss,) + output) if loss is not None else output
+        return TokenClassifierCRFOutput(
+            loss=loss,
+            logits=logits,
+            predictions=predictions,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
+
+
+def _register() -> None:
+    """Make the Auto classes resolve `model_type: xlnet-crf`, and make `save_pretrained` ship this file (auto_map)."""
+    AutoConfig.register(XLNetCRFConfig.model_type, XLNetCRFConfig, exist_ok=True)
+    AutoModel.register(XLNetCRFConfig, XLNetForTokenClassificationCRF, exist_ok=True)
+    AutoModelForTokenClassification.register(XLNetCRFConfig, XLNetForTokenClassificationCRF, exist_ok=True)
+    XLNetCRFConfig.register_for_auto_class()
+    XLNetForTokenClassificationCRF.register_for_auto_class("AutoModelForTokenClassification")
+
+
+_register()
+
+__all__ = [
+    "ConditionalRandomField",
+    "TokenClassifierCRFOutput",
+    "XLNetCRFConfig",
+    "XLNetForTokenClassificationCRF",
+    "allowed_transitions",
+]
