@@ -1,0 +1,85 @@
+"""results.json / results.md laid out like the paper's Tables 1-2, merged across runs writing to one folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+GROUP_TITLES = {"chemical": "Chemical", "disease": "Disease", "gene": "Gene and protein", "species": "Species"}
+
+
+def method_name(mode: str, slicing_rate: float | None = None) -> str:
+    """Column name of a run: STL, MTL-XC or MTL-LS <rate>."""
+    if mode == "stl":
+        return "STL"
+    if mode == "mtl-xc":
+        return "MTL-XC"
+    return f"MTL-LS {slicing_rate:.2f}"
+
+
+def _method_order(name: str) -> tuple:
+    if name.startswith("MTL-LS"):
+        return (2, float(name.split()[-1]))
+    return (0 if name == "STL" else 1, 0.0)
+
+
+def _row_info(key: str) -> tuple[int, str, str]:
+    """(table position, group, dataset display name) from the registry; unknown keys go last as their own name."""
+    from data_scripts.registry import ROWS
+
+    for position, row in enumerate(ROWS):
+        if row.key == key:
+            return position, row.group, row.dataset
+    return len(ROWS), "other", key
+
+
+def merge_results(results_dir: str | os.PathLike, method: str, scores: dict[str, dict]) -> dict:
+    """Add one method's per-dataset scores to `results_dir/results.json` (replacing that method's previous entry
+    for those datasets) and rewrite `results.md`. Returns the merged document."""
+    directory = Path(results_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "results.json"
+    document = json.loads(path.read_text()) if path.exists() else {"rows": {}}
+    for key, row_scores in scores.items():
+        _, group, dataset = _row_info(key)
+        row = document["rows"].setdefault(key, {"group": group, "dataset": dataset, "results": {}})
+        row["results"][method] = row_scores
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    (directory / "results.md").write_text(results_markdown(document))
+    return document
+
+
+def results_markdown(document: dict) -> str:
+    """P/R/F1 per method (percent; F1 as mean ± sd over the evaluated checkpoints), best F1 of each row in bold."""
+    methods = sorted({m for row in document["rows"].values() for m in row["results"]}, key=_method_order)
+    header = ["Entity type", "Dataset"] + [f"{m} {metric}" for m in methods for metric in ("P", "R", "F1")]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    ordered = sorted(document["rows"].items(), key=lambda item: _row_info(item[0])[0])
+    previous_group = None
+    for key, row in ordered:
+        results = row["results"]
+        best = max((results[m]["f1"] for m in methods if m in results), default=None)
+        cells = [GROUP_TITLES.get(row["group"], row["group"]) if row["group"] != previous_group else "", row["dataset"]]
+        previous_group = row["group"]
+        for method in methods:
+            if method not in results:
+                cells += ["–", "–", "–"]
+                continue
+            r = results[method]
+            f1 = f"{100 * r['f1']:.2f}"
+            if r.get("f1_sd") is not None and r.get("n_checkpoints", 1) > 1:
+                f1 += f" ± {100 * r['f1_sd']:.2f}"
+            if r["f1"] == best:
+                f1 = f"**{f1}**"
+            cells += [f"{100 * r['precision']:.2f}", f"{100 * r['recall']:.2f}", f1]
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = (
+        "\nEntity-level scores on the test split (seqeval default mode, conlleval-compatible), in percent; "
+        "F1 is the mean ± sd over the evaluated checkpoints, P and R their means. Best F1 per row in bold.\n"
+    )
+    return "\n".join(lines) + "\n" + notes
+
+
+__all__ = ["merge_results", "method_name", "results_markdown"]

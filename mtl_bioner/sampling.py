@@ -1,0 +1,71 @@
+"""Task-homogeneous batches: every batch holds examples of one dataset, so it can be routed to that dataset's head."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch.utils.data import Sampler
+
+
+class TaskBatchSampler(Sampler[list[int]]):
+    """Yield batches of dataset indices, each drawn from a single task.
+
+    Every batch is full (a task's last partial batch wraps around to the start of its shuffled indices), because
+    accelerate's `BatchSamplerShard` assumes equal batch sizes when it deals whole batches to processes; dealt that
+    way, each process's batch still comes from one task.
+
+    With `temperature=1` (the default) an epoch visits each task's batches once, in random order, so tasks are
+    sampled in proportion to their size. Other temperatures draw each batch's task with probability proportional to
+    size ** (1 / temperature) (T > 1 flattens towards uniform), for the same number of batches per epoch.
+    """
+
+    def __init__(self, tasks: Sequence[str], batch_size: int, *, temperature: float = 1.0, seed: int = 0):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.batch_size = batch_size
+        self.drop_last = False
+        self.temperature = temperature
+        self.seed = seed
+        self.epoch = 0
+        self.task_indices: dict[str, list[int]] = {}
+        for index, task in enumerate(tasks):
+            self.task_indices.setdefault(task, []).append(index)
+        if not self.task_indices:
+            raise ValueError("TaskBatchSampler needs at least one example")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return sum(math.ceil(len(indices) / self.batch_size) for indices in self.task_indices.values())
+
+    def _task_batches(self, indices: list[int], generator: torch.Generator) -> list[list[int]]:
+        order = [indices[i] for i in torch.randperm(len(indices), generator=generator).tolist()]
+        count = math.ceil(len(order) / self.batch_size)
+        padded = [order[i % len(order)] for i in range(count * self.batch_size)]
+        return [padded[i * self.batch_size : (i + 1) * self.batch_size] for i in range(count)]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        names = list(self.task_indices)
+        if self.temperature == 1.0:
+            batches = [batch for name in names for batch in self._task_batches(self.task_indices[name], generator)]
+            for position in torch.randperm(len(batches), generator=generator).tolist():
+                yield batches[position]
+            return
+        sizes = torch.tensor([len(self.task_indices[name]) for name in names], dtype=torch.float64)
+        weights = sizes ** (1.0 / self.temperature)
+        draws = torch.multinomial(weights / weights.sum(), len(self), replacement=True, generator=generator).tolist()
+        streams: dict[str, list[list[int]]] = {name: [] for name in names}
+        for draw in draws:
+            name = names[draw]
+            if not streams[name]:
+                streams[name] = self._task_batches(self.task_indices[name], generator)
+            yield streams[name].pop(0)
+
+
+__all__ = ["TaskBatchSampler"]

@@ -1,0 +1,379 @@
+#!/usr/bin/env python
+# Copyright 2026 The xlnet-crf-mtl authors.
+# Licensed under the Apache License, Version 2.0.
+"""Train XLNet-CRF on the Crichton corpora: STL, MTL-XC or MTL-LS (Chai et al. 2022), on one process or many.
+
+    accelerate launch run_ner_mtl.py --mode mtl-xc --group disease --model_name_or_path xlnet-base-cased \
+        --output_dir runs/disease/mtl-xc --num_train_epochs 30
+    accelerate launch run_ner_mtl.py --mode mtl-ls --slicing_rate 0.5 --group disease \
+        --mtl_xc_checkpoint runs/disease/mtl-xc --model_name_or_path xlnet-base-cased --output_dir runs/disease/ls-0.5
+
+A single YAML or JSON file holding the same fields may replace the command-line flags.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import torch
+import transformers
+from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
+
+from data_scripts.registry import GROUPS, get_row, load_group
+from modeling_xlnet_crf import X_LABEL, XLNetCRFConfig, XLNetForTokenClassificationCRF
+from mtl_bioner.alignment import tokenize_dataset
+from mtl_bioner.multitask import MODES, MultiTaskModel, layer_sliced, single_model
+from mtl_bioner.results import merge_results, method_name
+from mtl_bioner.trainer import (
+    MultiTaskTrainer,
+    TaskData,
+    checkpoint_dirs,
+    load_container_weights,
+    mean_and_sd,
+    write_predictions,
+)
+
+
+logger = logging.getLogger(__name__)
+
+# The paper's optimiser settings (Training detail section), used unless a flag or the config file says otherwise.
+PAPER_DEFAULTS = {"learning_rate": 3e-5, "adam_epsilon": 1e-6, "warmup_steps": 0, "lr_scheduler_type": "linear",
+                  "max_grad_norm": 1.0, "weight_decay": 0.0, "save_total_limit": 5}
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "Hub id (xlnet-large-cased) or local folder; omit to train from scratch."}
+    )
+    config_overrides: str | None = field(
+        default=None, metadata={"help": "Config values for a model from scratch or to override, e.g. 'n_layer=4,d_model=128'."}
+    )
+    tokenizer_name: str | None = field(default=None, metadata={"help": "Tokenizer folder or id; defaults to the model's."})
+    label_scheme: str = field(default="first", metadata={"help": "'first' (first sub-token per word) or 'x' (the paper's [X])."})
+    crf_constraints: str | None = field(default=None, metadata={"help": "None, 'BIO' or 'BIOES' transition constraints."})
+    crf_reduction: str = field(default="mean", metadata={"help": "CRF loss reduction: mean, sum or token_mean."})
+
+
+@dataclass
+class DataArguments:
+    datasets: str | None = field(default=None, metadata={"help": "Comma-separated paper rows, e.g. BC5CDR-disease,NCBI-disease."})
+    group: str | None = field(default=None, metadata={"help": f"All rows of one entity group: {', '.join(GROUPS)}."})
+    data_dir: str | None = field(default=None, metadata={"help": "Crichton data/ folder (else $CRICHTON_DATA_DIR, else download)."})
+    skip_unavailable: bool = field(default=False, metadata={"help": "Skip corpora that cannot be read (BC4CHEMD offline)."})
+    jnlpba_all_types: bool = field(default=False, metadata={"help": "Keep JNLPBA's five types (STL only; no unification)."})
+    max_seq_length: int = field(default=512, metadata={"help": "Pieces per window; longer sentences are windowed."})
+    stride: int = field(default=128, metadata={"help": "Overlap in pieces between consecutive windows of a sentence."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Keep the first N training sentences per dataset."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Keep the first N validation/test sentences."})
+    preprocessing_num_workers: int | None = field(default=None)
+
+
+@dataclass
+class MultiTaskArguments:
+    mode: str = field(default="stl", metadata={"help": "stl, mtl-xc or mtl-ls."})
+    slicing_rate: float | None = field(default=None, metadata={"help": "MTL-LS: share embeddings + round(rate * n) bottom layers."})
+    mtl_xc_checkpoint: str | None = field(default=None, metadata={"help": "MTL-LS: the MTL-XC run folder or one of its exports."})
+    unify_labels: bool = field(default=True, metadata={"help": "One type name per group (Chemical, Disease, Gene, Species)."})
+    sampling_temperature: float = field(default=1.0, metadata={"help": "1: tasks in proportion to size; >1 flatter."})
+    layerwise_lr_decay: float = field(default=0.9, metadata={"help": "lr * decay ** depth-from-top per encoder layer."})
+    last_checkpoints: int = field(default=5, metadata={"help": "Evaluate the last N checkpoints on test: mean ± sd."})
+    restarts: int = field(default=0, metadata={"help": "The paper's n + k x m protocol: k continuations of the final model."})
+    restart_epochs: float = field(default=0.0, metadata={"help": "Epochs m of each continuation."})
+    results_dir: str | None = field(default=None, metadata={"help": "Where results.json/md are merged (default: output_dir)."})
+    do_analysis: bool = field(default=False, metadata={"help": "Write the entity-set analysis (radar chart, Euler diagrams)."})
+
+
+def parse_arguments(argv: list[str] | None = None):
+    parser = HfArgumentParser((ModelArguments, DataArguments, MultiTaskArguments, TrainingArguments))
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        text = Path(argv[0]).read_text()
+        values = json.loads(text) if argv[0].endswith(".json") else __import__("yaml").safe_load(text)
+        return parser.parse_dict({**PAPER_DEFAULTS, **values})
+    parser.set_defaults(**PAPER_DEFAULTS)
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def parse_overrides(text: str | None) -> dict:
+    """'n_layer=4,d_model=128,dropout=0.1' -> {'n_layer': 4, 'd_model': 128, 'dropout': 0.1}."""
+    values = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"--config_overrides item {item!r} is not key=value")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw
+    return values
+
+
+def resolve_task_names(data_args: DataArguments) -> list[str]:
+    if bool(data_args.datasets) == bool(data_args.group):
+        raise ValueError("give exactly one of --datasets (comma-separated rows) or --group")
+    if data_args.group:
+        if data_args.group not in GROUPS:
+            raise ValueError(f"--group {data_args.group!r} is not one of {sorted(GROUPS)}")
+        return list(GROUPS[data_args.group])
+    names = [name.strip() for name in data_args.datasets.split(",") if name.strip()]
+    for name in names:
+        get_row(name)  # raises with the list of valid rows
+    return names
+
+
+def check_arguments(model_args: ModelArguments, mt_args: MultiTaskArguments) -> None:
+    if mt_args.mode not in MODES:
+        raise ValueError(f"--mode {mt_args.mode!r} is not one of {MODES}")
+    if mt_args.mode == "mtl-ls":
+        if mt_args.slicing_rate is None or mt_args.mtl_xc_checkpoint is None:
+            raise ValueError("--mode mtl-ls needs --slicing_rate and --mtl_xc_checkpoint (an MTL-XC run)")
+    elif mt_args.slicing_rate is not None:
+        raise ValueError(f"--slicing_rate only applies to --mode mtl-ls, not {mt_args.mode}")
+    if mt_args.mode == "mtl-xc" and not mt_args.unify_labels:
+        raise ValueError("--mode mtl-xc shares one CRF across datasets, so it needs --unify_labels")
+    if not model_args.model_name_or_path and not model_args.tokenizer_name:
+        raise ValueError("training from scratch needs --tokenizer_name (e.g. from data_scripts/train_tokenizer.py)")
+
+
+class Experiment:
+    """The datasets, tokenizer and model recipe of one invocation; trains one container per STL task or one in all."""
+
+    def __init__(self, model_args, data_args, mt_args, training_args):
+        self.model_args, self.data_args, self.mt_args, self.args = model_args, data_args, mt_args, training_args
+        self.task_names = resolve_task_names(data_args)
+        self.tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+        self.tasks = self._load_tasks()
+
+    def _load_tasks(self) -> dict[str, TaskData]:
+        corpora = load_group(
+            self.task_names,
+            self.data_args.data_dir,
+            unify=self.mt_args.unify_labels and not self.data_args.jnlpba_all_types,
+            skip_unavailable=self.data_args.skip_unavailable,
+        )
+        self.task_names = [name for name in self.task_names if name in corpora]
+        tasks = {}
+        for name in self.task_names:
+            corpus = corpora[name]
+            label_names = list(corpus["train"].features["ner_tags"].feature.names)
+            if self.model_args.label_scheme == "x":
+                label_names.append(X_LABEL)
+            x_id = label_names.index(X_LABEL) if X_LABEL in label_names else None
+            task = TaskData(name=name, label_names=label_names)
+            for split, dataset in corpus.items():
+                limit = self.data_args.max_train_samples if split == "train" else self.data_args.max_eval_samples
+                if limit is not None:
+                    dataset = dataset.select(range(min(limit, len(dataset))))
+                with self.args.main_process_first(desc=f"tokenizing {name} {split}"):
+                    windows = tokenize_dataset(
+                        dataset,
+                        self.tokenizer,
+                        label_scheme=self.model_args.label_scheme,
+                        x_label_id=x_id,
+                        max_seq_length=self.data_args.max_seq_length,
+                        stride=self.data_args.stride,
+                        num_proc=self.data_args.preprocessing_num_workers,
+                    )
+                if split == "train":
+                    task.train = windows.remove_columns(["sentence_id"])
+                else:
+                    task.words[split], task.windows[split] = dataset, windows
+            tasks[name] = task
+        return tasks
+
+    def config_for(self, label_names: list[str]) -> XLNetCRFConfig:
+        crf_fields = dict(
+            id2label=dict(enumerate(label_names)),
+            label2id={label: index for index, label in enumerate(label_names)},
+            label_scheme=self.model_args.label_scheme,
+            crf_constraints=self.model_args.crf_constraints,
+            crf_reduction=self.model_args.crf_reduction,
+            use_mems_eval=False,
+        )
+        overrides = parse_overrides(self.model_args.config_overrides)
+        if self.model_args.model_name_or_path:
+            return XLNetCRFConfig.from_pretrained(self.model_args.model_name_or_path, **overrides, **crf_fields)
+        tokenizer = self.tokenizer
+        return XLNetCRFConfig(
+            vocab_size=len(tokenizer),
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            **overrides,
+            **crf_fields,
+        )
+
+    def initial_model(self, label_names: list[str]) -> XLNetForTokenClassificationCRF:
+        """The pretrained encoder (or, from scratch, the seed's initial weights) with a fresh classifier and CRF."""
+        config = self.config_for(label_names)
+        set_seed(self.args.seed)
+        if self.model_args.model_name_or_path:
+            model = XLNetForTokenClassificationCRF.from_pretrained(
+                self.model_args.model_name_or_path, config=config, ignore_mismatched_sizes=True
+            )
+            with torch.no_grad():  # a checkpoint that already had a head must not pass it on: heads start fresh
+                torch.nn.init.normal_(model.classifier.weight, std=config.initializer_range)
+                torch.nn.init.zeros_(model.classifier.bias)
+                for parameter in model.crf.parameters():
+                    torch.nn.init.uniform_(parameter, -0.1, 0.1)
+            return model
+        return XLNetForTokenClassificationCRF(config)
+
+    def mtl_xc_model(self) -> XLNetForTokenClassificationCRF:
+        path = Path(self.mt_args.mtl_xc_checkpoint)
+        if not (path / "config.json").exists():
+            exports = sorted(path.glob("export/*/config.json"))
+            if not exports:
+                raise FileNotFoundError(f"{path}: neither a checkpoint folder nor an MTL-XC run with export/<dataset>/")
+            path = exports[0].parent
+        return XLNetForTokenClassificationCRF.from_pretrained(path)
+
+    def build(self, task_names: list[str]) -> MultiTaskModel:
+        labels = {name: self.tasks[name].label_names for name in task_names}
+        mode = self.mt_args.mode
+        if mode == "mtl-ls":
+            return layer_sliced(
+                task_names, lambda name: self.initial_model(labels[name]), self.mt_args.slicing_rate, self.mtl_xc_model()
+            )
+        if mode == "mtl-xc" and len({tuple(v) for v in labels.values()}) > 1:
+            raise ValueError(f"MTL-XC needs one label set across datasets, got {labels}")
+        return single_model(task_names, self.initial_model(labels[task_names[0]]))
+
+    def trainer(self, model: MultiTaskModel, task_names: list[str], args: TrainingArguments) -> MultiTaskTrainer:
+        return MultiTaskTrainer(
+            model,
+            args,
+            {name: self.tasks[name] for name in task_names},
+            processing_class=self.tokenizer,
+            sampling_temperature=self.mt_args.sampling_temperature,
+            layerwise_lr_decay=self.mt_args.layerwise_lr_decay,
+        )
+
+    def train_and_score(self, task_names: list[str], output_dir: str) -> tuple[MultiTaskTrainer, dict[str, list[dict]]]:
+        """Train (resuming if asked), then score the last checkpoints on test, and do the same for each restart."""
+        args = copy.deepcopy(self.args)
+        args.output_dir = output_dir
+        args.ddp_find_unused_parameters = self.mt_args.mode == "mtl-ls" and len(task_names) > 1
+        model = self.build(task_names)
+        trainer = self.trainer(model, task_names, args)
+        trainer.train(resume_from_checkpoint=self.args.resume_from_checkpoint)
+        final_state = copy.deepcopy(model.state_dict())
+        scores = self.score_checkpoints(trainer, output_dir)
+        for restart in range(1, self.mt_args.restarts + 1):
+            restart_args = copy.deepcopy(args)
+            restart_args.output_dir = os.path.join(output_dir, f"restart-{restart}")
+            restart_args.num_train_epochs = self.mt_args.restart_epochs
+            restart_args.seed = args.seed + restart
+            model.load_state_dict(final_state)
+            restart_trainer = self.trainer(model, task_names, restart_args)
+            restart_trainer.train()
+            for name, values in self.score_checkpoints(restart_trainer, restart_args.output_dir).items():
+                scores[name].extend(values)
+        model.load_state_dict(final_state)
+        return trainer, scores
+
+    def score_checkpoints(self, trainer: MultiTaskTrainer, output_dir: str) -> dict[str, list[dict]]:
+        """Test scores of each of the last N checkpoints (or of the current weights when none was saved)."""
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        folders = checkpoint_dirs(output_dir)[-self.mt_args.last_checkpoints :] or [None]
+        scores: dict[str, list[dict]] = {name: [] for name in trainer.tasks}
+        for folder in folders:
+            if folder is not None:
+                load_container_weights(model, folder)
+            metrics = trainer.evaluate(split="test", metric_key_prefix="test")
+            for name in trainer.tasks:
+                prefix = f"test_{name}_"
+                scores[name].append({k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)})
+        return scores
+
+    def run(self) -> dict:
+        output_dir = self.args.output_dir
+        groups = [[name] for name in self.task_names] if self.mt_args.mode == "stl" else [self.task_names]
+        all_scores: dict[str, list[dict]] = {}
+        for task_names in groups:
+            run_dir = os.path.join(output_dir, task_names[0]) if self.mt_args.mode == "stl" else output_dir
+            trainer, scores = self.train_and_score(task_names, run_dir)
+            all_scores.update(scores)
+            self.export(trainer, task_names, output_dir)
+        summary = {name: summarise(values) for name, values in all_scores.items()}
+        if self.args.should_save:
+            self.write_run_config(output_dir)
+            method = method_name(self.mt_args.mode, self.mt_args.slicing_rate)
+            document = merge_results(self.mt_args.results_dir or output_dir, method, summary)
+            logger.info("results written to %s", self.mt_args.results_dir or output_dir)
+            if self.mt_args.do_analysis:
+                from mtl_bioner.analysis import analyze_run
+
+                analyze_run(output_dir)
+            return document
+        return {}
+
+    def export(self, trainer: MultiTaskTrainer, task_names: list[str], output_dir: str) -> None:
+        """Per dataset: a standalone checkpoint (shared layers included) and its test predictions."""
+        container = trainer.accelerator.unwrap_model(trainer.model)
+        for name in task_names:
+            predicted = trainer.predict_words(name, "test")
+            if not self.args.should_save:
+                continue
+            export_dir = Path(output_dir) / "export" / name
+            container.model_for(name).save_pretrained(export_dir)
+            self.tokenizer.save_pretrained(export_dir)
+            words = self.tasks[name].words["test"]
+            write_predictions(
+                Path(output_dir) / "predictions" / f"{name}.jsonl", words["tokens"], trainer.gold_words(name, "test"), predicted
+            )
+
+    def write_run_config(self, output_dir: str) -> None:
+        train_sets = {name: [name] if self.mt_args.mode == "stl" else list(self.task_names) for name in self.task_names}
+        config = {
+            "mode": self.mt_args.mode,
+            "slicing_rate": self.mt_args.slicing_rate,
+            "datasets": self.task_names,
+            "train_sets": train_sets,
+            "data_dir": self.data_args.data_dir,
+            "model_name_or_path": self.model_args.model_name_or_path,
+            "label_scheme": self.model_args.label_scheme,
+            "seed": self.args.seed,
+            "num_train_epochs": self.args.num_train_epochs,
+            "restarts": self.mt_args.restarts,
+            "restart_epochs": self.mt_args.restart_epochs,
+            "last_checkpoints": self.mt_args.last_checkpoints,
+        }
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        (Path(output_dir) / "run_config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
+def summarise(values: list[dict]) -> dict:
+    """Mean P/R/F1 over checkpoints, with the F1 standard deviation and the strict-mode F1."""
+    f1, f1_sd = mean_and_sd([v["f1"] for v in values])
+    return {
+        "precision": mean_and_sd([v["precision"] for v in values])[0],
+        "recall": mean_and_sd([v["recall"] for v in values])[0],
+        "f1": f1,
+        "f1_sd": f1_sd,
+        "strict_f1": mean_and_sd([v["strict_f1"] for v in values])[0],
+        "n_checkpoints": len(values),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    model_args, data_args, mt_args, training_args = parse_arguments(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    log_level = training_args.get_process_log_level()
+    logger.setLevel(log_level)
+    datasets.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.set_verbosity(log_level)
+    check_arguments(model_args, mt_args)
+    return Experiment(model_args, data_args, mt_args, training_args).run()
+
+
+if __name__ == "__main__":
+    main()
