@@ -146,8 +146,9 @@ def check_arguments(model_args: ModelArguments, mt_args: MultiTaskArguments) -> 
 class Experiment:
     """The datasets, tokenizer and model recipe of one invocation; trains one container per STL task or one in all."""
 
-    def __init__(self, model_args, data_args, mt_args, training_args):
+    def __init__(self, model_args, data_args, mt_args, training_args, callbacks=None):
         self.model_args, self.data_args, self.mt_args, self.args = model_args, data_args, mt_args, training_args
+        self.callbacks = callbacks
         self.task_names = resolve_task_names(data_args)
         self.tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
         self.tasks = self._load_tasks()
@@ -255,6 +256,7 @@ class Experiment:
             processing_class=self.tokenizer,
             sampling_temperature=self.mt_args.sampling_temperature,
             layerwise_lr_decay=self.mt_args.layerwise_lr_decay,
+            callbacks=self.callbacks,
         )
 
     def train_and_score(self, task_names: list[str], output_dir: str) -> tuple[MultiTaskTrainer, dict[str, list[dict]]]:
@@ -264,7 +266,8 @@ class Experiment:
         args.ddp_find_unused_parameters = self.mt_args.mode == "mtl-ls" and len(task_names) > 1
         model = self.build(task_names)
         trainer = self.trainer(model, task_names, args)
-        trainer.train(resume_from_checkpoint=self.args.resume_from_checkpoint)
+        resume = self.args.resume_from_checkpoint
+        trainer.train(resume_from_checkpoint=True if resume in ("True", "true", "last") else resume)
         final_state = copy.deepcopy(model.state_dict())
         scores = self.score_checkpoints(trainer, output_dir)
         for restart in range(1, self.mt_args.restarts + 1):

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,19 +15,9 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_hf_home(tmp_path_factory):
-    """Keep remote-code modules and caches of the tests out of the user's ~/.cache."""
-    home = tmp_path_factory.mktemp("hf_home")
-    previous = os.environ.get("HF_HOME")
-    os.environ["HF_HOME"] = str(home)
-    yield home
-    if previous is None:
-        os.environ.pop("HF_HOME", None)
-    else:
-        os.environ["HF_HOME"] = previous
+# Set before anything imports datasets or transformers (they read it at import): remote-code modules and dataset
+# caches of the tests stay out of the user's ~/.cache, and every session starts cold.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="xlnet_crf_mtl_tests_hf_home_")
 
 
 DISEASE_LABELS = ["O", "B-Disease", "I-Disease"]

@@ -1,0 +1,259 @@
+"""Multi-task training: routing, sharing, learning rates, sampling, end-to-end runs, resume and two processes."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import safetensors.torch
+import torch
+from transformers import AutoModelForTokenClassification, TrainerCallback
+
+import run_ner_mtl
+from conftest import ROOT, tiny_crf_config
+from modeling_xlnet_crf import XLNetForTokenClassificationCRF
+from mtl_bioner.alignment import encode_sentence, reassemble
+from mtl_bioner.collator import DataCollatorForWordCRF
+from mtl_bioner.multitask import MultiTaskModel, layer_sliced, shared_layer_count, single_model
+from mtl_bioner.sampling import TaskBatchSampler
+from mtl_bioner.trainer import layerwise_parameter_groups
+
+
+pytest_plugins = ["training_fixtures"]
+TASKS = ["BC5CDR-disease", "NCBI-disease"]
+
+
+def toy_batch(seed=0, batch=3, length=9):
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.randint(10, 60, (batch, length), generator=generator)
+    labels = torch.randint(0, 3, (batch, length), generator=generator)
+    labels[:, -2:] = -100
+    word_ids = torch.arange(length).expand(batch, length).clone()
+    word_ids[:, -2:] = -1
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels, "word_ids": word_ids}
+
+
+def sliced(rate=0.5, n_layer=4):
+    torch.manual_seed(0)
+    xc = XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=n_layer))
+    return layer_sliced(["A", "B"], lambda task: XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=n_layer)), rate, xc), xc
+
+
+def test_layer_slicing_shares_one_set_of_parameters():
+    container, xc = sliced(0.5)
+    a, b = container.models["A"].transformer, container.models["B"].transformer
+    k = shared_layer_count(4, 0.5)
+    assert k == 2
+    assert a.word_embedding.weight.data_ptr() == b.word_embedding.weight.data_ptr()
+    assert a.mask_emb.data_ptr() == b.mask_emb.data_ptr()
+    for index in range(4):
+        same = a.layer[index].rel_attn.q.data_ptr() == b.layer[index].rel_attn.q.data_ptr()
+        assert same == (index < k)
+    # Shared parts start from MTL-XC; task-specific top layers and heads do not.
+    torch.testing.assert_close(a.layer[1].ff.layer_1.weight, xc.transformer.layer[1].ff.layer_1.weight)
+    torch.testing.assert_close(a.word_embedding.weight, xc.transformer.word_embedding.weight)
+    assert not torch.equal(a.layer[3].ff.layer_1.weight, xc.transformer.layer[3].ff.layer_1.weight)
+    # state_dict stores each shared tensor once; loading restores values and keeps the sharing.
+    state = container.state_dict()
+    assert not any(key.startswith("models.B.transformer.layer.0.") for key in state)
+    assert "models.B.transformer.layer.3.ff.layer_1.weight" in state
+    fresh, _ = sliced(0.5)
+    with torch.no_grad():
+        for parameter in fresh.parameters():
+            parameter.zero_()
+    fresh.load_state_dict(state)
+    torch.testing.assert_close(fresh.models["B"].transformer.layer[0].ff.layer_1.weight, a.layer[0].ff.layer_1.weight)
+    assert fresh.models["A"].transformer.layer[0].ff.layer_1.weight.data_ptr() == fresh.models["B"].transformer.layer[0].ff.layer_1.weight.data_ptr()
+    assert shared_layer_count(4, 0.0) == 0 and shared_layer_count(4, 1.0) == 4
+    with pytest.raises(ValueError, match="slicing_rate"):
+        shared_layer_count(4, 1.5)
+
+
+def test_a_batch_of_one_task_leaves_the_other_tasks_head_and_top_layers_untouched():
+    container, _ = sliced(0.5)
+    container.train()
+    container(task="A", **toy_batch()).loss.backward()
+    a, b = container.models["A"], container.models["B"]
+    for name, parameter in b.named_parameters():
+        shared = name.startswith(("transformer.word_embedding", "transformer.mask_emb", "transformer.layer.0.", "transformer.layer.1."))
+        if shared:
+            continue
+        assert parameter.grad is None or not parameter.grad.any(), name
+    for module in (a.classifier, a.crf, a.transformer.layer[3], a.transformer.layer[0], a.transformer.word_embedding):
+        assert any(p.grad is not None and p.grad.any() for p in module.parameters())
+    with pytest.raises(KeyError, match="unknown task 'C'"):
+        container(task="C", **toy_batch())
+
+
+def test_exported_checkpoint_reproduces_the_multi_task_model(tmp_path):
+    container, _ = sliced(0.5)
+    container.eval()
+    batch = toy_batch(seed=3)
+    del batch["labels"]
+    with torch.no_grad():
+        expected = container(task="B", **batch).predictions
+    container.model_for("B").save_pretrained(tmp_path)
+    exported = AutoModelForTokenClassification.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        assert torch.equal(exported(**batch).predictions, expected)
+
+
+def test_layerwise_learning_rates():
+    model = XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=4))
+    groups = layerwise_parameter_groups(model, 1e-3, 0.5)
+    rate_of = {id(p): group["lr"] for group in groups for p in group["params"]}
+    def rate(parameter):
+        return rate_of[id(parameter)]
+    layers = model.transformer.layer
+    assert rate(layers[3].ff.layer_1.weight) == pytest.approx(1e-3)
+    assert rate(layers[2].rel_attn.q) == pytest.approx(5e-4)
+    assert rate(layers[0].rel_attn.r_w_bias) == pytest.approx(1.25e-4)
+    assert rate(model.transformer.word_embedding.weight) == pytest.approx(6.25e-5)
+    assert rate(model.transformer.mask_emb) == pytest.approx(6.25e-5)
+    assert rate(model.classifier.weight) == pytest.approx(1e-3) and rate(model.crf.transitions) == pytest.approx(1e-3)
+    assert len(rate_of) == len(list(model.parameters()))
+    container, _ = sliced(0.5)
+    groups = layerwise_parameter_groups(container, 1e-3, 0.9)
+    assert sum(len(g["params"]) for g in groups) == len(list(container.parameters()))
+
+
+def test_task_batch_sampler_yields_full_single_task_batches():
+    tasks = ["a"] * 10 + ["b"] * 3 + ["c"] * 7
+    sampler = TaskBatchSampler(tasks, 4, seed=1)
+    batches = list(sampler)
+    assert len(batches) == len(sampler) == 3 + 1 + 2
+    assert all(len(batch) == 4 and len({tasks[i] for i in batch}) == 1 for batch in batches)
+    assert set().union(*map(set, batches)) == set(range(20))
+    sampler.set_epoch(1)
+    assert list(sampler) != batches
+    sampler.set_epoch(0)
+    assert list(sampler) == batches
+    flat = TaskBatchSampler(["a"] * 400 + ["b"] * 40, 4, temperature=1e6, seed=0)
+    counts = Counter(tasks_of for batch in flat for tasks_of in {("a" if batch[0] < 400 else "b")})
+    assert 0.35 < counts["b"] / len(flat) < 0.65  # near uniform over tasks
+    with pytest.raises(ValueError, match="temperature"):
+        TaskBatchSampler(tasks, 4, temperature=0)
+
+
+def run_arguments(output_dir, corpora, tokenizer_dir, mode, *extra):
+    return [
+        "--mode", mode, "--datasets", ",".join(TASKS), "--data_dir", str(corpora), "--tokenizer_name", str(tokenizer_dir),
+        "--config_overrides", "n_layer=2,d_model=32,n_head=2,d_inner=64", "--max_seq_length", "24", "--stride", "6",
+        "--output_dir", str(output_dir), "--num_train_epochs", "2", "--per_device_train_batch_size", "4",
+        "--per_device_eval_batch_size", "8", "--save_steps", "4", "--learning_rate", "2e-3", "--use_cpu",
+        "--report_to", "none", "--disable_tqdm", "true", "--seed", "3", *extra,
+    ]
+
+
+def run(arguments, callbacks=None):
+    model_args, data_args, mt_args, training_args = run_ner_mtl.parse_arguments(arguments)
+    run_ner_mtl.check_arguments(model_args, mt_args)
+    return run_ner_mtl.Experiment(model_args, data_args, mt_args, training_args, callbacks=callbacks).run()
+
+
+@pytest.fixture(scope="module")
+def mtl_xc_run(tmp_path_factory, fixture_corpora, fixture_tokenizer_dir):
+    output = tmp_path_factory.mktemp("runs") / "mtl-xc"
+    run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc"))
+    return output
+
+
+def predict_with_export(export_dir, sentences):
+    model = AutoModelForTokenClassification.from_pretrained(export_dir).eval()
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(export_dir)
+    windows = [w for i, tokens in enumerate(sentences) for w in encode_sentence(tokens, tokenizer, max_seq_length=24, stride=6, sentence_id=i)]
+    batch = DataCollatorForWordCRF(tokenizer)(windows)
+    sentence_ids = batch.pop("sentence_id").tolist()
+    with torch.no_grad():
+        predictions = model(**batch).predictions
+    words = reassemble(batch["word_ids"], predictions, sentence_ids, [len(s) for s in sentences])
+    return [[model.config.id2label[tag] for tag in sentence] for sentence in words]
+
+
+def test_every_mode_end_to_end(tmp_path, mtl_xc_run, fixture_corpora, fixture_tokenizer_dir):
+    results_dir = tmp_path / "results"
+    run(run_arguments(tmp_path / "stl", fixture_corpora, fixture_tokenizer_dir, "stl", "--results_dir", str(results_dir)))
+    run(run_arguments(tmp_path / "ls", fixture_corpora, fixture_tokenizer_dir, "mtl-ls", "--slicing_rate", "0.5",
+                      "--mtl_xc_checkpoint", str(mtl_xc_run), "--results_dir", str(results_dir), "--do_analysis"))
+    # The MTL-XC run wrote its results to its own folder; merge them in as a user running into one folder would.
+    xc = json.loads((mtl_xc_run / "results.json").read_text())
+    from mtl_bioner.results import merge_results
+    document = merge_results(results_dir, "MTL-XC", {k: v["results"]["MTL-XC"] for k, v in xc["rows"].items()})
+    assert set(document["rows"]) == set(TASKS)
+    for row in document["rows"].values():
+        assert set(row["results"]) == {"STL", "MTL-XC", "MTL-LS 0.50"}
+        for scores in row["results"].values():
+            assert 0.0 <= scores["f1"] <= 1.0 and scores["n_checkpoints"] == 5
+    table = (results_dir / "results.md").read_text()
+    assert "| Disease | BC5CDR |" in table and "MTL-LS 0.50 F1" in table and "**" in table
+    for run_dir in (tmp_path / "stl", tmp_path / "ls", mtl_xc_run):
+        config = json.loads((run_dir / "run_config.json").read_text())
+        for task in TASKS:
+            lines = [json.loads(line) for line in (run_dir / "predictions" / f"{task}.jsonl").read_text().splitlines()]
+            assert len(lines) == 10
+            # The standalone export predicts exactly what the multi-task model predicted for that dataset.
+            assert predict_with_export(run_dir / "export" / task, [line["tokens"] for line in lines]) == [line["pred"] for line in lines]
+            assert config["train_sets"][task] == ([task] if config["mode"] == "stl" else TASKS)
+    analysis = json.loads((tmp_path / "ls" / "analysis.json").read_text())
+    assert set(analysis["datasets"]) == set(TASKS)
+    assert (tmp_path / "ls" / "radar.png").stat().st_size > 5000
+
+
+class KillAfterStep(TrainerCallback):
+    """Stands in for a crash right after the checkpoint of `step` was written."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt(f"killed after step {self.step}")
+
+
+def test_resume_after_a_kill_ends_with_the_same_weights(tmp_path, fixture_corpora, fixture_tokenizer_dir):
+    extra = ("--config_overrides", "n_layer=2,d_model=32,n_head=2,d_inner=64,dropout=0.2")
+    run(run_arguments(tmp_path / "straight", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra))
+    with pytest.raises(KeyboardInterrupt):
+        run(run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra), callbacks=[KillAfterStep(8)])
+    assert (tmp_path / "killed" / "checkpoint-8").is_dir() and not (tmp_path / "killed" / "export").exists()
+    run(run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra, "--resume_from_checkpoint", "True"))
+    for task in TASKS:
+        straight = safetensors.torch.load_file(str(tmp_path / "straight" / "export" / task / "model.safetensors"))
+        resumed = safetensors.torch.load_file(str(tmp_path / "killed" / "export" / task / "model.safetensors"))
+        assert straight.keys() == resumed.keys()
+        for key in straight:
+            torch.testing.assert_close(resumed[key], straight[key], rtol=0, atol=0, msg=key)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_processes_on_cpu_keep_ranks_identical(tmp_path, mtl_xc_run, fixture_corpora, fixture_tokenizer_dir):
+    output = tmp_path / "ddp"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+        str(ROOT / "tests" / "ddp_worker.py"),
+        *run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-ls", "--slicing_rate", "0.5",
+                       "--mtl_xc_checkpoint", str(mtl_xc_run)),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-4000:]
+    reports = [json.loads((output / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert [r["world_size"] for r in reports] == [2, 2]
+    # Whole batches are dealt to ranks: both ranks trained, on batches of both tasks.
+    assert all(r["tasks_seen"] for r in reports)
+    assert set(reports[0]["tasks_seen"]) | set(reports[1]["tasks_seen"]) == set(TASKS)
+    assert reports[0]["parameters"].keys() == reports[1]["parameters"].keys()
+    for name, value in reports[0]["parameters"].items():
+        assert reports[1]["parameters"][name] == pytest.approx(value, rel=1e-6, abs=1e-6), name
+    assert (output / "results.md").exists() and (output / "export" / TASKS[0] / "model.safetensors").exists()
