@@ -32,6 +32,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_crf.py --write BENCHMARKS.md
+	$(PY) benchmarks/bench_train.py --write BENCHMARKS.md
+	$(PY) benchmarks/bench_data.py --write BENCHMARKS.md
+	$(PY) benchmarks/bench_infer.py --write BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -30,6 +30,7 @@ from data_scripts.registry import GROUPS, get_row, load_group
 from modeling_xlnet_crf import X_LABEL, XLNetCRFConfig, XLNetForTokenClassificationCRF
 from mtl_bioner.alignment import tokenize_dataset
 from mtl_bioner.multitask import MODES, MultiTaskModel, layer_sliced, single_model
+from mtl_bioner.pipeline import add_pipeline_code
 from mtl_bioner.results import merge_results, method_name
 from mtl_bioner.trainer import (
     MultiTaskTrainer,
@@ -329,6 +330,7 @@ class Experiment:
             export_dir = Path(output_dir) / "export" / name
             container.model_for(name).save_pretrained(export_dir)
             self.tokenizer.save_pretrained(export_dir)
+            add_pipeline_code(export_dir)
             words = self.tasks[name].words["test"]
             write_predictions(
                 Path(output_dir) / "predictions" / f"{name}.jsonl", words["tokens"], trainer.gold_words(name, "test"), predicted
@@ -375,7 +377,20 @@ def main(argv: list[str] | None = None) -> dict:
     datasets.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.set_verbosity(log_level)
     check_arguments(model_args, mt_args)
-    return Experiment(model_args, data_args, mt_args, training_args).run()
+    push, hub_model_id = training_args.push_to_hub, training_args.hub_model_id
+    # Trainer would create one repo for the whole container; each dataset's export is published instead.
+    training_args.push_to_hub = False
+    document = Experiment(model_args, data_args, mt_args, training_args).run()
+    if push and training_args.should_save:
+        from mtl_bioner.hub import push_run_to_hub
+
+        push_run_to_hub(
+            training_args.output_dir,
+            hub_model_id or Path(training_args.output_dir).name,
+            private=bool(training_args.hub_private_repo),
+            token=training_args.hub_token,
+        )
+    return document
 
 
 if __name__ == "__main__":

@@ -19,9 +19,20 @@ class TaskBatchSampler(Sampler[list[int]]):
     With `temperature=1` (the default) an epoch visits each task's batches once, in random order, so tasks are
     sampled in proportion to their size. Other temperatures draw each batch's task with probability proportional to
     size ** (1 / temperature) (T > 1 flattens towards uniform), for the same number of batches per epoch.
+
+    Given `lengths`, batches group examples of similar length (as transformers' length-grouped sampler does: sorted
+    within random mega-batches of 50 batches), which cuts padding and so time on XLNet's quadratic attention.
     """
 
-    def __init__(self, tasks: Sequence[str], batch_size: int, *, temperature: float = 1.0, seed: int = 0):
+    def __init__(
+        self,
+        tasks: Sequence[str],
+        batch_size: int,
+        *,
+        temperature: float = 1.0,
+        seed: int = 0,
+        lengths: Sequence[int] | None = None,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if temperature <= 0:
@@ -31,6 +42,9 @@ class TaskBatchSampler(Sampler[list[int]]):
         self.temperature = temperature
         self.seed = seed
         self.epoch = 0
+        if lengths is not None and len(lengths) != len(tasks):
+            raise ValueError(f"got {len(lengths)} lengths for {len(tasks)} examples")
+        self.lengths = lengths
         self.task_indices: dict[str, list[int]] = {}
         for index, task in enumerate(tasks):
             self.task_indices.setdefault(task, []).append(index)
@@ -45,6 +59,10 @@ class TaskBatchSampler(Sampler[list[int]]):
 
     def _task_batches(self, indices: list[int], generator: torch.Generator) -> list[list[int]]:
         order = [indices[i] for i in torch.randperm(len(indices), generator=generator).tolist()]
+        if self.lengths is not None:
+            span = 50 * self.batch_size
+            chunks = [order[start : start + span] for start in range(0, len(order), span)]
+            order = [i for chunk in chunks for i in sorted(chunk, key=self.lengths.__getitem__, reverse=True)]
         count = math.ceil(len(order) / self.batch_size)
         padded = [order[i % len(order)] for i in range(count * self.batch_size)]
         return [padded[i * self.batch_size : (i + 1) * self.batch_size] for i in range(count)]

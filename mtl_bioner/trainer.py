@@ -99,8 +99,11 @@ class MultiTaskTrainer(Trainer):
         if self.train_dataset is None:
             raise ValueError("MultiTaskTrainer: no task has a training split")
         dataset = self._remove_unused_columns(self.train_dataset, description="training")
+        lengths = None
+        if self.args.train_sampling_strategy == "group_by_length":
+            lengths = [len(ids) for ids in dataset["input_ids"]]
         sampler = TaskBatchSampler(
-            dataset["task"], self._train_batch_size, temperature=self.sampling_temperature, seed=self.args.seed
+            dataset["task"], self._train_batch_size, temperature=self.sampling_temperature, seed=self.args.seed, lengths=lengths
         )
         loader = DataLoader(
             dataset,
@@ -137,12 +140,15 @@ class MultiTaskTrainer(Trainer):
         was_training = model.training
         model.eval()
         batch_size = self.args.per_device_eval_batch_size
-        starts = list(range(0, len(windows), batch_size))
+        # Windows sorted by length make batches with little padding: XLNet's attention cost grows with the square.
+        lengths = [len(ids) for ids in windows["input_ids"]]
+        order = sorted(range(len(windows)), key=lengths.__getitem__)
+        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
         collected = []
-        with self.accelerator.split_between_processes(starts) as my_starts:
-            for start in my_starts:
-                features = windows.select(range(start, min(start + batch_size, len(windows))))
-                batch = self.data_collator([dict(feature) for feature in features])
+        with self.accelerator.split_between_processes(batches) as my_batches:
+            for indices in my_batches:
+                columns = windows[indices]
+                batch = self.data_collator([dict(zip(columns, values)) for values in zip(*columns.values())])
                 sentence_ids = batch.pop("sentence_id").tolist()
                 batch = {key: value.to(self.args.device) for key, value in batch.items()}
                 output = model(**batch)

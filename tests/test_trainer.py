@@ -139,6 +139,18 @@ def test_task_batch_sampler_yields_full_single_task_batches():
         TaskBatchSampler(tasks, 4, temperature=0)
 
 
+def test_length_grouped_batches_cut_padding():
+    lengths = [(7 * i) % 97 + 3 for i in range(400)]
+    tasks = ["a"] * 300 + ["b"] * 100
+    def padding(sampler):
+        return sum(max(lengths[i] for i in batch) * len(batch) - sum(lengths[i] for i in batch) for batch in sampler)
+    grouped = TaskBatchSampler(tasks, 8, seed=0, lengths=lengths)
+    plain = TaskBatchSampler(tasks, 8, seed=0)
+    assert {i for batch in grouped for i in batch} == set(range(400))
+    assert all(len({tasks[i] for i in batch}) == 1 for batch in grouped)
+    assert padding(grouped) < padding(plain) / 5
+
+
 def run_arguments(output_dir, corpora, tokenizer_dir, mode, *extra):
     return [
         "--mode", mode, "--datasets", ",".join(TASKS), "--data_dir", str(corpora), "--tokenizer_name", str(tokenizer_dir),

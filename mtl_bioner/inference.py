@@ -1,0 +1,442 @@
+"""Tag raw text with XLNet-CRF checkpoints: exact character offsets, batched windows, Viterbi tags, CRF marginals.
+
+Documents are split into sentences and words by `text.split_sentences` (offsets into the original string), each
+sentence is cut into windows by `alignment` exactly as in training, windows of all documents are sorted by length and
+run in batches, and each word takes its tag from the window where it has most context (`alignment.reassemble`).
+Tags are the model's Viterbi predictions; an entity's `score` is the CRF marginal probability of the predicted tag,
+averaged over the entity's words.
+
+This module, `text`, `alignment`, `collator` and `pipeline` import each other only relatively and never import
+`modeling_xlnet_crf`, so they can be shipped next to a checkpoint as remote code for the custom pipeline.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from .alignment import (
+    IGNORE_INDEX,
+    _check_arguments,
+    _encode_words,
+    reassemble,
+    word_pieces,
+)
+from .collator import DataCollatorForWordCRF
+from .text import Word, split_sentences
+
+# Same value as modeling_xlnet_crf.FORBIDDEN_SCORE: what the model's forward puts on tags a position may not take.
+_FORBIDDEN_SCORE = -1.0e4
+_X_LABEL = "X"
+OVERLAP_POLICIES = ("keep", "resolve")
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
+
+Entity = dict[str, Any]
+
+
+def _entities(
+    text: str, words: Sequence[Word], tagged: Sequence[tuple[str, float]]
+) -> list[Entity]:
+    """Spans of one sentence from per-word (label, probability) pairs.
+
+    BIO and BIOES labels: B-/S- open an entity, I-/E- continue an open entity of the same type (else open one, as
+    conlleval does), E-/S- close it, O closes it. A label without a prefix is read as I-<label>.
+    """
+    entities: list[Entity] = []
+    current: list[Any] | None = None  # [type, first word, last word, probabilities]
+
+    def close():
+        nonlocal current
+        if current is not None:
+            entity_type, first, last, probabilities = current
+            start, end = words[first].start, words[last].end
+            entities.append(
+                {
+                    "start": start,
+                    "end": end,
+                    "text": text[start:end],
+                    "type": entity_type,
+                    "score": sum(probabilities) / len(probabilities),
+                }
+            )
+        current = None
+
+    for index, (label, probability) in enumerate(tagged):
+        if label in ("O", _X_LABEL):
+            close()
+            continue
+        prefix, separator, entity_type = label.partition("-")
+        if not separator:
+            prefix, entity_type = "I", label
+        if prefix in ("B", "S") or current is None or current[0] != entity_type:
+            close()
+            current = [entity_type, index, index, [probability]]
+        else:
+            current[2] = index
+            current[3].append(probability)
+        if prefix in ("E", "S"):
+            close()
+    close()
+    return entities
+
+
+def _check_texts(texts: str | Iterable[str]) -> tuple[list[str], bool]:
+    single = isinstance(texts, str)
+    documents = [texts] if single else list(texts)
+    for index, document in enumerate(documents):
+        if not isinstance(document, str):
+            raise TypeError(
+                f"text {index} is a {type(document).__name__}, expected str"
+            )
+    return documents, single
+
+
+def _register_local_model() -> None:
+    """Register the `xlnet-crf` Auto classes from the installed `modeling_xlnet_crf`, when it is installed.
+
+    Without it (e.g. this file runs as a checkpoint's remote code) loading needs `trust_remote_code=True`.
+    """
+    try:
+        importlib.import_module("modeling_xlnet_crf")
+    except ImportError:
+        pass
+
+
+def _check_folder(path: Path) -> None:
+    """Name what is missing in a local checkpoint folder before transformers gives a less direct error."""
+    if not path.is_dir():
+        raise NotADirectoryError(
+            f"{path} is a file, expected a checkpoint folder (config.json, model.safetensors)"
+        )
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{path} is not a checkpoint folder: config.json is missing"
+        )
+    if not any((path / name).is_file() for name in WEIGHT_FILES):
+        pickled = sorted(p.name for p in path.glob("*.bin")) + sorted(
+            p.name for p in path.glob("*.pt")
+        )
+        hint = (
+            f" (found {', '.join(pickled)}: pickled weights are never loaded)"
+            if pickled
+            else ""
+        )
+        raise FileNotFoundError(f"{path} has no model.safetensors{hint}")
+
+
+class BioNERTagger:
+    """Named-entity tagger over raw text for one XLNet-CRF checkpoint.
+
+    Calling it on a string returns that text's entities; on a list of strings, one list per text. Each entity is
+    `{"start", "end", "text", "type", "score"}` with `text == document[start:end]`, in document order.
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        batch_size: int = 32,
+        max_seq_length: int = 512,
+        stride: int = 128,
+        name: str | None = None,
+    ):
+        crf = getattr(model, "crf", None)
+        if (
+            crf is None
+            or not hasattr(crf, "marginals")
+            or not hasattr(model, "_crf_positions")
+        ):
+            raise TypeError(
+                f"{type(model).__name__} has no CRF head, expected an XLNetForTokenClassificationCRF"
+            )
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        config = model.config
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+        self.stride = stride
+        self.name = (
+            name or getattr(config, "_name_or_path", None) or type(model).__name__
+        )
+        self.label_scheme = getattr(config, "label_scheme", "first")
+        self.id2label = {int(index): label for index, label in config.id2label.items()}
+        self._x_id = config.label2id.get(_X_LABEL) if self.label_scheme == "x" else None
+        self._layout = _check_arguments(
+            tokenizer, self.label_scheme, self._x_id, max_seq_length, stride
+        )
+        self._collator = DataCollatorForWordCRF(tokenizer)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_name_or_path: str | os.PathLike | Sequence[str | os.PathLike],
+        *,
+        device: str | torch.device | None = None,
+        batch_size: int = 32,
+        max_seq_length: int = 512,
+        stride: int = 128,
+        overlaps: str = "keep",
+        trust_remote_code: bool = False,
+    ) -> BioNERTagger | MultiTagger:
+        """Load a checkpoint folder or Hub id (safetensors only); a list of them gives a `MultiTagger`."""
+        if isinstance(model_name_or_path, (list, tuple)):
+            taggers = [
+                cls.from_pretrained(
+                    path,
+                    device=device,
+                    batch_size=batch_size,
+                    max_seq_length=max_seq_length,
+                    stride=stride,
+                    trust_remote_code=trust_remote_code,
+                )
+                for path in model_name_or_path
+            ]
+            return MultiTagger(taggers, overlaps=overlaps)
+        name = os.fspath(model_name_or_path)
+        if os.path.exists(name):
+            _check_folder(Path(name))
+        _register_local_model()
+        try:
+            model = AutoModelForTokenClassification.from_pretrained(
+                name, use_safetensors=True, trust_remote_code=trust_remote_code
+            )
+            tokenizer = AutoTokenizer.from_pretrained(name)
+        except (
+            Exception
+        ) as error:  # a loader boundary: say which checkpoint failed and why
+            raise OSError(
+                f"Could not load an XLNet-CRF checkpoint from {name!r}: {type(error).__name__}: {error}"
+            ) from error
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        return cls(
+            model.to(device),
+            tokenizer,
+            batch_size=batch_size,
+            max_seq_length=max_seq_length,
+            stride=stride,
+            name=Path(name).name if os.path.exists(name) else name,
+        )
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def entity_types(self) -> list[str]:
+        """The entity types this checkpoint predicts."""
+        types = {
+            label.partition("-")[2] or label
+            for label in self.id2label.values()
+            if label not in ("O", _X_LABEL)
+        }
+        return sorted(types)
+
+    def __call__(
+        self, texts: str | Iterable[str], *, progress: bool = False
+    ) -> list[Entity] | list[list[Entity]]:
+        documents, single = _check_texts(texts)
+        sentences = [
+            (index, words)
+            for index, document in enumerate(documents)
+            for words in split_sentences(document)
+        ]
+        tagged = self.tag_words(
+            [[word.form for word in words] for _, words in sentences], progress=progress
+        )
+        results: list[list[Entity]] = [[] for _ in documents]
+        for (index, words), word_tags in zip(sentences, tagged, strict=True):
+            results[index].extend(_entities(documents[index], words, word_tags))
+        return results[0] if single else results
+
+    @torch.no_grad()
+    def tag_words(
+        self, sentences: Sequence[Sequence[str]], *, progress: bool = False
+    ) -> list[list[tuple[str, float]]]:
+        """(label, marginal probability) of each word of each pre-tokenized sentence."""
+        prefix, suffix, budget = self._layout
+        kept = [index for index, words in enumerate(sentences) if len(words) > 0]
+        windows = []
+        for index, pieces in zip(
+            kept,
+            word_pieces([sentences[index] for index in kept], self.tokenizer),
+            strict=True,
+        ):
+            windows.extend(
+                _encode_words(
+                    pieces,
+                    None,
+                    index,
+                    prefix,
+                    suffix,
+                    budget,
+                    self.stride,
+                    IGNORE_INDEX,
+                )
+            )
+        # Longest first: batches of similar lengths waste little on padding, and memory peaks at the start.
+        windows.sort(key=lambda window: -len(window["input_ids"]))
+        batches = range(0, len(windows), self.batch_size)
+        if progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc=f"Tagging ({self.name})", unit="batch")
+        word_ids_rows, value_rows, sentence_ids = [], [], []
+        for offset in batches:
+            chunk = windows[offset : offset + self.batch_size]
+            batch = self._collator(
+                [
+                    {key: w[key] for key in ("input_ids", "attention_mask", "word_ids")}
+                    for w in chunk
+                ]
+            )
+            tags, probabilities = self._predict(batch)
+            word_ids_rows.extend(batch["word_ids"].tolist())
+            value_rows.extend(
+                list(zip(row_tags, row_probs))
+                for row_tags, row_probs in zip(tags, probabilities)
+            )
+            sentence_ids.extend(window["sentence_id"] for window in chunk)
+        per_word = reassemble(
+            word_ids_rows, value_rows, sentence_ids, [len(words) for words in sentences]
+        )
+        return [
+            [(self.id2label[tag], probability) for tag, probability in words]
+            for words in per_word
+        ]
+
+    def _predict(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[list[list[int]], list[list[float]]]:
+        """Viterbi tags and their marginal probabilities per piece (-100 and 0.0 where the CRF tags nothing)."""
+        device = self.device
+        input_ids, attention_mask, word_ids = (
+            batch[key].to(device) for key in ("input_ids", "attention_mask", "word_ids")
+        )
+        output = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            word_ids=word_ids,
+            return_dict=True,
+        )
+        positions, continuation = self.model._crf_positions(
+            attention_mask, None, word_ids
+        )
+        emissions = output.logits.float()
+        if continuation is not None:  # the "x" scheme, as in the model's forward
+            is_x = torch.zeros(emissions.shape[-1], dtype=torch.bool, device=device)
+            is_x[self._x_id] = True
+            forbidden = torch.where(
+                continuation.unsqueeze(-1), ~is_x, is_x
+            ) & positions.unsqueeze(-1)
+            emissions = emissions.masked_fill(forbidden, _FORBIDDEN_SCORE)
+        marginals = self.model.crf.marginals(emissions, positions)
+        tags = output.predictions
+        probabilities = (
+            marginals.gather(-1, tags.clamp(min=0).unsqueeze(-1))
+            .squeeze(-1)
+            .masked_fill(tags < 0, 0.0)
+        )
+        return tags.tolist(), probabilities.tolist()
+
+
+def _overlap(a: Entity, b: Entity) -> bool:
+    return a["start"] < b["end"] and b["start"] < a["end"]
+
+
+class MultiTagger:
+    """Several checkpoints over the same text (e.g. one per entity type); each entity names its `model`.
+
+    `overlaps` decides what happens when spans of different models (or types) overlap:
+    * `"keep"` (default): every span is returned, and those overlapping another span carry `"overlapping": True`;
+    * `"resolve"`: a non-overlapping subset is kept greedily by higher score, then longer span, then model order.
+    """
+
+    def __init__(
+        self,
+        taggers: Sequence[BioNERTagger] | Mapping[str, BioNERTagger],
+        *,
+        overlaps: str = "keep",
+    ):
+        if overlaps not in OVERLAP_POLICIES:
+            raise ValueError(
+                f"overlaps={overlaps!r}, expected one of {OVERLAP_POLICIES}"
+            )
+        named = dict(taggers) if isinstance(taggers, Mapping) else {}
+        if not isinstance(taggers, Mapping):
+            for tagger in taggers:
+                name, suffix = tagger.name, 2
+                while name in named:
+                    name, suffix = f"{tagger.name}-{suffix}", suffix + 1
+                named[name] = tagger
+        if not named:
+            raise ValueError("MultiTagger needs at least one tagger")
+        self.taggers = named
+        self.overlaps = overlaps
+
+    def __call__(
+        self, texts: str | Iterable[str], *, progress: bool = False
+    ) -> list[Entity] | list[list[Entity]]:
+        documents, single = _check_texts(texts)
+        sentences = [
+            (index, words)
+            for index, document in enumerate(documents)
+            for words in split_sentences(document)
+        ]
+        forms = [[word.form for word in words] for _, words in sentences]
+        results: list[list[Entity]] = [[] for _ in documents]
+        for order, (name, tagger) in enumerate(self.taggers.items()):
+            for (index, words), word_tags in zip(
+                sentences, tagger.tag_words(forms, progress=progress), strict=True
+            ):
+                for entity in _entities(documents[index], words, word_tags):
+                    results[index].append({**entity, "model": name, "_order": order})
+        merged = [self._merge(entities) for entities in results]
+        return merged[0] if single else merged
+
+    def _merge(self, entities: list[Entity]) -> list[Entity]:
+        if self.overlaps == "resolve":
+            kept: list[Entity] = []
+            for entity in sorted(
+                entities,
+                key=lambda e: (
+                    -e["score"],
+                    e["start"] - e["end"],
+                    e["_order"],
+                    e["start"],
+                ),
+            ):
+                if not any(_overlap(entity, other) for other in kept):
+                    kept.append(entity)
+            entities = kept
+        else:
+            ordered = sorted(entities, key=lambda e: (e["start"], e["end"]))
+            for entity in ordered:
+                entity["overlapping"] = False
+            for position, entity in enumerate(ordered):
+                for other in ordered[position + 1 :]:
+                    if other["start"] >= entity["end"]:
+                        break
+                    entity["overlapping"] = other["overlapping"] = True
+        entities = sorted(entities, key=lambda e: (e["start"], e["end"], e["_order"]))
+        return [
+            {key: value for key, value in entity.items() if key != "_order"}
+            for entity in entities
+        ]
+
+
+__all__ = ["OVERLAP_POLICIES", "BioNERTagger", "Entity", "MultiTagger"]
