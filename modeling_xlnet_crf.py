@@ -468,53 +468,56 @@ def _viterbi(emissions, lengths, start, transitions, end, nbest):
     back-pointers carry over the padded steps and the back-trace starts at the last step for every row.
     """
     batch, width, num_tags = emissions.shape
-    valid = torch.arange(width, device=emissions.device)[None, :] < lengths[:, None]
     em = emissions.transpose(0, 1)  # (W, B, K)
-    identity = torch.full((num_tags, num_tags), float("-inf"), device=emissions.device).fill_diagonal_(0.0)
-    step = torch.where(valid.t()[:, :, None, None], transitions + em.unsqueeze(2), identity)  # (W, B, K, K)
+    # step[t, b, j, i]: score of moving from tag i to tag j at step t. The previous tag is the last, contiguous
+    # axis: the one every step reduces over.
+    step = (transitions.t() + em.unsqueeze(-1)).contiguous()
+    if bool((lengths < width).any()):
+        valid = torch.arange(width, device=emissions.device)[:, None] < lengths[None, :]
+        identity = torch.full((num_tags, num_tags), float("-inf"), device=emissions.device).fill_diagonal_(0.0)
+        step = torch.where(valid[:, :, None, None], step, identity)
     if nbest == 1:
-        # step_to_from[t, b, j, i]: the previous tag i is the last (contiguous) axis, which is the one reduced.
-        step_to_from = step.transpose(2, 3).contiguous()
         history = em.new_empty(width, batch, num_tags)
         torch.add(em[0], start, out=history[0])
-        previous_at, history_at, step_at = history.unsqueeze(2).unbind(0), history.unbind(0), step_to_from.unbind(0)
+        previous_at, history_at, step_at = history.unsqueeze(2).unbind(0), history.unbind(0), step.unbind(0)
         for t in range(1, width):
             torch.amax(previous_at[t - 1] + step_at[t], dim=-1, out=history_at[t])
-        # Back-pointers for all steps at once: cheaper than a max-with-indices inside the loop.
-        pointers = torch.zeros(width, batch, num_tags, dtype=torch.long, device=emissions.device)
-        pointers[1:] = (history[:-1].unsqueeze(2) + step_to_from[1:]).argmax(-1)
+        # Back-pointers of all steps at once: cheaper than a max-with-indices inside the loop.
+        pointers = (history[:-1].unsqueeze(2) + step[1:]).argmax(-1)
         scores, state = (history[width - 1] + end).max(-1)
-        return _backtrace(pointers.unsqueeze(2), state.unsqueeze(1), 1), scores.unsqueeze(0)
+        return _backtrace(pointers.unsqueeze(2), state.unsqueeze(1), width), scores.unsqueeze(0)
     # history[t]: (B, K, n) the n best scores of paths ending in tag k; pointers hold (previous tag * n + rank).
     history = em.new_full((width, batch, num_tags, nbest), float("-inf"))
-    pointers = torch.zeros(width, batch, nbest, num_tags, dtype=torch.long, device=emissions.device)
+    pointers = torch.zeros(width - 1, batch, num_tags, nbest, dtype=torch.long, device=emissions.device)
     history[0, :, :, 0] = em[0] + start
     for t in range(1, width):
-        candidates = (history[t - 1].unsqueeze(-1) + step[t].unsqueeze(2)).reshape(batch, num_tags * nbest, num_tags)
-        top, pointers[t] = candidates.topk(nbest, dim=1)  # (B, n, K)
-        history[t] = top.transpose(1, 2)
+        candidates = (history[t - 1].unsqueeze(1) + step[t].unsqueeze(-1)).reshape(batch, num_tags, num_tags * nbest)
+        top, pointers[t - 1] = candidates.topk(nbest, dim=-1)  # (B, K, n)
+        history[t] = top
+    pointers = pointers.transpose(2, 3)  # (W - 1, B, n, K)
     scores, flat = (history[width - 1] + end[None, :, None]).reshape(batch, num_tags * nbest).topk(nbest, dim=1)
-    paths = _backtrace(pointers, flat, nbest)
+    paths = _backtrace(pointers, flat, width)
     return paths.masked_fill(torch.isneginf(scores).t()[..., None], -100), scores.t()
 
 
-def _backtrace(pointers, final, nbest):
-    """Follow back-pointers (W, B, n, K) from the final (tag * n + rank) codes (B, n); returns paths (n, B, W).
+def _backtrace(pointers, final, width):
+    """Follow back-pointers (W - 1, B, n, K) of steps 1..W-1 from the final (tag * n + rank) codes (B, n).
 
-    Runs in NumPy: one fancy-index per step costs about a microsecond, a tenth of a small torch op.
+    Returns paths (n, B, W). Every code becomes a flat index into the (B, n, K) cells of the previous step, so each
+    step is one NumPy fancy-index (about a microsecond, a tenth of a small torch op).
     """
-    width, batch = pointers.shape[0], pointers.shape[1]
-    codes = pointers.cpu().numpy()
-    code = final.cpu().numpy()
-    rows = numpy.arange(batch)[:, None]
-    path = numpy.empty((width, batch, nbest), dtype=numpy.int64)
-    state, rank = code // nbest, code % nbest
+    batch, nbest, num_tags = pointers.shape[1], pointers.shape[2], pointers.shape[3]
+    base = torch.arange(batch, device=pointers.device)[:, None] * (nbest * num_tags)
+    jumps = (base[None, :, :, None] + (pointers % nbest) * num_tags + pointers // nbest).reshape(width - 1, -1)
+    cell = (base + (final % nbest) * num_tags + final // nbest).reshape(-1).cpu().numpy()
+    jumps = jumps.cpu().numpy()
+    cells = numpy.empty((width, batch * nbest), dtype=numpy.int64)
+    cells[width - 1] = cell
     for t in range(width - 1, 0, -1):
-        path[t] = state
-        code = codes[t, rows, rank, state]
-        state, rank = code // nbest, code % nbest
-    path[0] = state
-    return torch.from_numpy(path.transpose(2, 1, 0).copy()).to(pointers.device)
+        cell = jumps[t - 1][cell]
+        cells[t - 1] = cell
+    states = (cells % num_tags).reshape(width, batch, nbest).transpose(2, 1, 0)
+    return torch.from_numpy(numpy.ascontiguousarray(states)).to(pointers.device)
 
 
 @dataclass

@@ -86,6 +86,7 @@ def main() -> None:
         " ".join(detokenize(s) for s in sentences[i : i + args.sentences_per_abstract])
         for i in range(0, needed, args.sentences_per_abstract)
     ]
+    sentence_texts = [detokenize(s) for s in sentences]
     num_words = sum(len(tokenize(text)) for text in abstracts)
     tokenizer = train_xlnet_tokenizer(
         (" ".join(s) for s in read_sentences(args.corpus)), tempfile.mkdtemp(), 4000
@@ -116,22 +117,25 @@ def main() -> None:
     )
     tagger(abstracts[:4])  # warm-up
     standard(abstracts[:4])
-    timings: dict[str, list[float]] = {
-        "BioNERTagger (CRF)": [],
-        "standard pipeline (argmax)": [],
+    # The standard pipeline runs twice: on the abstracts (what a user would pass) and on the same sentences the
+    # tagger splits them into, which isolates what Viterbi, marginals and offsets cost.
+    contenders = {
+        "BioNERTagger (CRF), abstracts": lambda: tagger(abstracts),
+        "standard pipeline (argmax), abstracts": lambda: standard(abstracts),
+        "standard pipeline (argmax), pre-split sentences": lambda: standard(sentence_texts),
     }
+    timings: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(args.rounds):
-        for name, run in (
-            ("BioNERTagger (CRF)", tagger),
-            ("standard pipeline (argmax)", standard),
-        ):
+        for name, run in contenders.items():
             started = time.perf_counter()
-            run(abstracts)
+            run()
             timings[name].append(time.perf_counter() - started)
     rates = {
         name: num_words / statistics.median(times) for name, times in timings.items()
     }
-    ours, theirs = rates["BioNERTagger (CRF)"], rates["standard pipeline (argmax)"]
+    ours = rates["BioNERTagger (CRF), abstracts"]
+    theirs = rates["standard pipeline (argmax), abstracts"]
+    split = rates["standard pipeline (argmax), pre-split sentences"]
     lines = [
         "## Inference: BioNERTagger vs the standard token-classification pipeline",
         "",
@@ -148,9 +152,10 @@ def main() -> None:
         )
     lines += [
         "",
-        f"Ratio (tagger / standard pipeline): **{ours / theirs:.2f}x**. The tagger also splits sentences, windows "
-        "long ones, runs Viterbi and the CRF forward-backward for scores; the standard pipeline feeds each abstract "
-        "whole and takes a softmax argmax.",
+        f"Tagger / standard pipeline on the same abstracts: **{ours / theirs:.2f}x**; tagger / standard pipeline "
+        f"on the pre-split sentences: **{ours / split:.2f}x** (goal >= 0.9x). The tagger splits sentences, windows "
+        "long ones, runs Viterbi and the CRF forward-backward for scores; the standard pipeline takes a softmax "
+        "argmax, and on abstracts feeds each one whole (attention cost grows with the square of the length).",
         "",
         f"Machine: {machine()}. Command: `{command()}`.",
     ]

@@ -30,7 +30,8 @@ else
 fi
 
 COMMON=(--group "$GROUP" --num_train_epochs "$EPOCHS" --per_device_train_batch_size 32 --per_device_eval_batch_size 64
-        --save_steps 100 --last_checkpoints 5 --logging_steps 50 --report_to none --seed 42
+        --save_steps 25 --last_checkpoints 5 --logging_steps 50 --report_to none --seed 42
+        --train_sampling_strategy group_by_length
         --results_dir "$OUT" --do_analysis "${MODEL_ARGS[@]}")
 LAUNCH=("$ACCELERATE" launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no)
 [ -z "$MODEL" ] && LAUNCH+=(--cpu)
