@@ -91,6 +91,11 @@ def _entities(
     return entities
 
 
+def _sentences_of(documents: list[str]) -> list[tuple[int, list]]:
+    """(document index, words) for every sentence of every document, in order."""
+    return [(index, words) for index, document in enumerate(documents) for words in split_sentences(document)]
+
+
 def _check_texts(texts: str | Iterable[str]) -> tuple[list[str], bool]:
     single = isinstance(texts, str)
     documents = [texts] if single else list(texts)
@@ -250,11 +255,7 @@ class BioNERTagger:
         self, texts: str | Iterable[str], *, progress: bool = False
     ) -> list[Entity] | list[list[Entity]]:
         documents, single = _check_texts(texts)
-        sentences = [
-            (index, words)
-            for index, document in enumerate(documents)
-            for words in split_sentences(document)
-        ]
+        sentences = _sentences_of(documents)
         tagged = self.tag_words(
             [[word.form for word in words] for _, words in sentences], progress=progress
         )
@@ -392,11 +393,7 @@ class MultiTagger:
         self, texts: str | Iterable[str], *, progress: bool = False
     ) -> list[Entity] | list[list[Entity]]:
         documents, single = _check_texts(texts)
-        sentences = [
-            (index, words)
-            for index, document in enumerate(documents)
-            for words in split_sentences(document)
-        ]
+        sentences = _sentences_of(documents)
         forms = [[word.form for word in words] for _, words in sentences]
         results: list[list[Entity]] = [[] for _ in documents]
         for order, (name, tagger) in enumerate(self.taggers.items()):
