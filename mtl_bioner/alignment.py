@@ -72,9 +72,10 @@ def window_spans(piece_counts: Sequence[int], budget: int, stride: int) -> list[
         start = next_start
 
 
-def _check_arguments(
+def window_layout(
     tokenizer: PreTrainedTokenizerBase, label_scheme: str, x_label_id: int | None, max_seq_length: int, stride: int
 ) -> tuple[list[int], list[int], int]:
+    """Checked window settings: the special tokens before and after the pieces, and how many pieces fit between."""
     if label_scheme not in LABEL_SCHEMES:
         raise ValueError(f"label_scheme={label_scheme!r}, expected one of {LABEL_SCHEMES}")
     if label_scheme == "x" and x_label_id is None:
@@ -90,7 +91,7 @@ def _check_arguments(
     return prefix, suffix, budget
 
 
-def _encode_words(
+def encode_words(
     pieces: list[list[int]],
     tags: Sequence[int] | None,
     sentence_id: int,
@@ -100,6 +101,8 @@ def _encode_words(
     stride: int,
     continuation_label: int,
 ) -> list[dict[str, Any]]:
+    """Windows of one sentence given its pieces per word and the settings from `window_layout` (no tokenizer call,
+    so callers can tokenize many sentences in one batch first)."""
     if tags is not None and len(tags) != len(pieces):
         raise ValueError(
             f"Sentence {sentence_id}: {len(tags)} tags for {len(pieces)} words, expected one tag per word"
@@ -143,10 +146,10 @@ def encode_sentence(
     Labels: the word's tag on its first piece; continuation pieces get -100 (`label_scheme="first"`) or `x_label_id`
     (`"x"`, the paper's [X] scheme); special tokens get -100. `word_ids` index words in the sentence, -1 for specials.
     """
-    prefix, suffix, budget = _check_arguments(tokenizer, label_scheme, x_label_id, max_seq_length, stride)
+    prefix, suffix, budget = window_layout(tokenizer, label_scheme, x_label_id, max_seq_length, stride)
     continuation_label = IGNORE_INDEX if label_scheme == "first" else x_label_id
     pieces = word_pieces([tokens], tokenizer)[0]
-    return _encode_words(pieces, tags, sentence_id, prefix, suffix, budget, stride, continuation_label)
+    return encode_words(pieces, tags, sentence_id, prefix, suffix, budget, stride, continuation_label)
 
 
 def _encode_batch(
@@ -158,14 +161,14 @@ def _encode_batch(
     max_seq_length: int,
     stride: int,
 ) -> dict[str, list]:
-    prefix, suffix, budget = _check_arguments(tokenizer, label_scheme, x_label_id, max_seq_length, stride)
+    prefix, suffix, budget = window_layout(tokenizer, label_scheme, x_label_id, max_seq_length, stride)
     continuation_label = IGNORE_INDEX if label_scheme == "first" else x_label_id
     all_tags = batch.get("ner_tags", [None] * len(indices))
     columns: dict[str, list] = {"input_ids": [], "attention_mask": [], "word_ids": [], "sentence_id": []}
     if "ner_tags" in batch:
         columns["labels"] = []
     for pieces, tags, sentence_id in zip(word_pieces(batch["tokens"], tokenizer), all_tags, indices, strict=True):
-        for window in _encode_words(pieces, tags, sentence_id, prefix, suffix, budget, stride, continuation_label):
+        for window in encode_words(pieces, tags, sentence_id, prefix, suffix, budget, stride, continuation_label):
             for name, column in columns.items():
                 column.append(window[name])
     return columns
@@ -246,9 +249,11 @@ __all__ = [
     "IGNORE_INDEX",
     "NO_WORD",
     "encode_sentence",
+    "encode_words",
     "reassemble",
     "special_token_layout",
     "tokenize_dataset",
+    "window_layout",
     "window_spans",
     "word_pieces",
 ]

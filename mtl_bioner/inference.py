@@ -28,8 +28,8 @@ from transformers import (
 
 from .alignment import (
     IGNORE_INDEX,
-    _check_arguments,
-    _encode_words,
+    window_layout,
+    encode_words,
     reassemble,
     word_pieces,
 )
@@ -180,7 +180,7 @@ class BioNERTagger:
         self.label_scheme = getattr(config, "label_scheme", "first")
         self.id2label = {int(index): label for index, label in config.id2label.items()}
         self._x_id = config.label2id.get(_X_LABEL) if self.label_scheme == "x" else None
-        self._layout = _check_arguments(
+        self._layout = window_layout(
             tokenizer, self.label_scheme, self._x_id, max_seq_length, stride
         )
         self._collator = DataCollatorForWordCRF(tokenizer)
@@ -278,7 +278,7 @@ class BioNERTagger:
             strict=True,
         ):
             windows.extend(
-                _encode_words(
+                encode_words(
                     pieces,
                     None,
                     index,
