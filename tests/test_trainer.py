@@ -269,3 +269,28 @@ def test_two_processes_on_cpu_keep_ranks_identical(tmp_path, mtl_xc_run, fixture
     for name, value in reports[0]["parameters"].items():
         assert reports[1]["parameters"][name] == pytest.approx(value, rel=1e-6, abs=1e-6), name
     assert (output / "results.md").exists() and (output / "export" / TASKS[0] / "model.safetensors").exists()
+
+
+def test_a_yaml_config_file_replaces_the_flags_and_paper_defaults_apply(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("mode: mtl-ls\nslicing_rate: 0.25\nmtl_xc_checkpoint: runs/xc\ngroup: disease\noutput_dir: out\nlearning_rate: 5.0e-5\n")
+    model_args, data_args, mt_args, training_args = run_ner_mtl.parse_arguments([str(config)])
+    assert (mt_args.mode, mt_args.slicing_rate, data_args.group) == ("mtl-ls", 0.25, "disease")
+    assert training_args.learning_rate == 5e-5  # the file wins over the paper's default
+    assert training_args.adam_epsilon == 1e-6 and training_args.save_total_limit == 5 and training_args.warmup_steps == 0
+    flags = run_ner_mtl.parse_arguments(["--mode", "stl", "--group", "disease", "--output_dir", "out"])[3]
+    assert flags.learning_rate == 3e-5 and flags.adam_epsilon == 1e-6
+
+
+def test_bad_arguments_say_what_is_wrong():
+    assert run_ner_mtl.parse_overrides("n_layer=4,d_model=128,ff_activation=gelu") == {
+        "n_layer": 4, "d_model": 128, "ff_activation": "gelu"}
+    with pytest.raises(ValueError, match="is not key=value"):
+        run_ner_mtl.parse_overrides("n_layer")
+    model_args, data_args, mt_args, _ = run_ner_mtl.parse_arguments(["--mode", "mtl-ls", "--group", "disease", "--output_dir", "o"])
+    with pytest.raises(ValueError, match="needs --slicing_rate and --mtl_xc_checkpoint"):
+        run_ner_mtl.check_arguments(model_args, mt_args)
+    with pytest.raises(ValueError, match="exactly one of --datasets"):
+        run_ner_mtl.resolve_task_names(run_ner_mtl.DataArguments(datasets="NCBI-disease", group="disease"))
+    with pytest.raises(ValueError, match="not one of"):
+        run_ner_mtl.resolve_task_names(run_ner_mtl.DataArguments(group="proteins"))
