@@ -43,7 +43,8 @@ class XLNetCRFConfig(XLNetConfig):
         mapping predictions back to words. With `"x"`, `label2id` must contain `"X"`.
     crf_constraints (`str`, *optional*):
         `None`, `"BIO"` or `"BIOES"`: transitions impossible under the tagging scheme get a score of -inf in training
-        and decoding. The `"X"` state is transparent (every transition into and out of it is allowed).
+        and decoding. The `"X"` state is transparent (every transition into and out of it is allowed). Start and end
+        are not constrained, since a window of a long sentence may begin or end inside an entity.
     crf_reduction (`str`, defaults to `"mean"`):
         How the per-sequence negative log-likelihoods are reduced to the loss: `"mean"` over sequences (the authors'
         choice), `"sum"`, `"token_mean"` (sum divided by the number of tagged positions).
@@ -72,9 +73,12 @@ class XLNetCRFConfig(XLNetConfig):
 
 
 def allowed_transitions(
-    scheme: str | None, id2label: dict[int, str]
+    scheme: str | None, id2label: dict[int, str], *, boundaries: bool = True
 ) -> tuple[list[bool], list[list[bool]], list[bool]] | None:
     """Boolean (start (K), transitions (K, K) [from, to], end (K)) masks of the moves legal under BIO or BIOES.
+
+    With `boundaries=False` any tag may start or end a sequence: a window cut from a long sentence can begin or end
+    inside an entity, so only the moves between consecutive positions are constrained.
 
     Plain lists, not tensors: models are built on the meta device when loaded, where tensors hold no values.
 
@@ -105,8 +109,8 @@ def allowed_transitions(
         return scheme == "BIO" or previous_prefix in ("O", "E", "S")
 
     transitions = [[inside(to_prefix, to_type, previous) for (to_prefix, to_type) in parsed] for previous in parsed]
-    start = [prefix not in ("I", "E") for prefix, _ in parsed]
-    end = [scheme == "BIO" or prefix not in ("B", "I") for prefix, _ in parsed]
+    start = [not boundaries or prefix not in ("I", "E") for prefix, _ in parsed]
+    end = [not boundaries or scheme == "BIO" or prefix not in ("B", "I") for prefix, _ in parsed]
     return start, transitions, end
 
 
@@ -551,7 +555,9 @@ class XLNetForTokenClassificationCRF(XLNetPreTrainedModel):
         self.num_labels = config.num_labels
         self.transformer = XLNetModel(config)
         self.classifier = nn.Linear(config.d_model, config.num_labels)
-        self.crf = ConditionalRandomField(config.num_labels, allowed_transitions(config.crf_constraints, config.id2label))
+        # Sentences longer than a window are split, so a sequence may start or end inside an entity.
+        constraints = allowed_transitions(config.crf_constraints, config.id2label, boundaries=False)
+        self.crf = ConditionalRandomField(config.num_labels, constraints)
         self.post_init()
 
     @torch.no_grad()

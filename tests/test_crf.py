@@ -266,6 +266,9 @@ def test_bio_constraints_are_the_documented_ones():
     assert transitions[0][2] is False and transitions[1][2] is True and transitions[3][2] is False
     with pytest.raises(ValueError, match="not a BIO label"):
         allowed_transitions("BIO", {0: "O", 1: "E-A"})
+    # Windows of long sentences may begin or end inside an entity: the model leaves the boundaries free.
+    start, transitions, end = allowed_transitions("BIOES", {0: "O", 1: "B-A", 2: "I-A", 3: "E-A"}, boundaries=False)
+    assert start == [True] * 4 and end == [True] * 4 and transitions[0][2] is False
 
 
 def test_low_precision_emissions_give_the_float32_answer():

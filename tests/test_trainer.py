@@ -294,3 +294,16 @@ def test_bad_arguments_say_what_is_wrong():
         run_ner_mtl.resolve_task_names(run_ner_mtl.DataArguments(datasets="NCBI-disease", group="disease"))
     with pytest.raises(ValueError, match="not one of"):
         run_ner_mtl.resolve_task_names(run_ner_mtl.DataArguments(group="proteins"))
+
+
+def test_x_label_scheme_with_constraints_end_to_end(tmp_path, fixture_corpora, fixture_tokenizer_dir):
+    # 24-piece windows: some training windows start inside an entity (I- first), which BIO must accept.
+    output = tmp_path / "x"
+    run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--label_scheme", "x", "--crf_constraints", "BIO"))
+    config = json.loads((output / "export" / TASKS[0] / "config.json").read_text())
+    assert config["label_scheme"] == "x" and config["crf_constraints"] == "BIO" and "X" in config["label2id"]
+    for task in TASKS:
+        lines = [json.loads(line) for line in (output / "predictions" / f"{task}.jsonl").read_text().splitlines()]
+        predicted = [tag for line in lines for tag in line["pred"]]
+        assert set(predicted) <= {"O", "B-Disease", "I-Disease"}  # X never reaches word level
+        assert predict_with_export(output / "export" / task, [line["tokens"] for line in lines]) == [line["pred"] for line in lines]
