@@ -264,7 +264,10 @@ class Experiment:
         """Train (resuming if asked), then score the last checkpoints on test, and do the same for each restart."""
         args = copy.deepcopy(self.args)
         args.output_dir = output_dir
-        args.ddp_find_unused_parameters = self.mt_args.mode == "mtl-ls" and len(task_names) > 1
+        if args.ddp_find_unused_parameters is None:
+            # XLNet's segment and mask-token parameters get no gradient without token_type_ids, and in MTL-LS the
+            # other datasets' top layers idle in a step: DDP must look for unused parameters in every mode.
+            args.ddp_find_unused_parameters = True
         model = self.build(task_names)
         trainer = self.trainer(model, task_names, args)
         resume = self.args.resume_from_checkpoint

@@ -249,13 +249,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def test_two_processes_on_cpu_keep_ranks_identical(tmp_path, mtl_xc_run, fixture_corpora, fixture_tokenizer_dir):
+@pytest.mark.parametrize("mode", ["mtl-ls", "mtl-xc"])
+def test_two_processes_on_cpu_keep_ranks_identical(mode, tmp_path, mtl_xc_run, fixture_corpora, fixture_tokenizer_dir):
     output = tmp_path / "ddp"
+    extra = ("--slicing_rate", "0.5", "--mtl_xc_checkpoint", str(mtl_xc_run)) if mode == "mtl-ls" else ()
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
         str(ROOT / "tests" / "ddp_worker.py"),
-        *run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-ls", "--slicing_rate", "0.5",
-                       "--mtl_xc_checkpoint", str(mtl_xc_run)),
+        *run_arguments(output, fixture_corpora, fixture_tokenizer_dir, mode, *extra),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
