@@ -86,10 +86,13 @@ class MultiTaskTrainer(Trainer):
         self.layerwise_lr_decay = layerwise_lr_decay
         train_parts = [task.train.add_column("task", [name] * len(task.train)) for name, task in tasks.items() if task.train is not None]
         train_dataset = datasets.concatenate_datasets(train_parts) if train_parts else None
+        # Declared so Trainer accepts an eval_strategy; `evaluate` reads words and windows from `tasks` itself.
+        eval_dataset = {name: task.windows[eval_split] for name, task in tasks.items() if eval_split in task.windows}
         super().__init__(
             model=model,
             args=args,
             train_dataset=train_dataset,
+            eval_dataset=eval_dataset or None,
             data_collator=DataCollatorForWordCRF(processing_class),
             processing_class=processing_class,
             **kwargs,

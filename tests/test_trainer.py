@@ -308,3 +308,16 @@ def test_x_label_scheme_with_constraints_end_to_end(tmp_path, fixture_corpora, f
         predicted = [tag for line in lines for tag in line["pred"]]
         assert set(predicted) <= {"O", "B-Disease", "I-Disease"}  # X never reaches word level
         assert predict_with_export(output / "export" / task, [line["tokens"] for line in lines]) == [line["pred"] for line in lines]
+
+
+def test_evaluation_during_training_selects_the_best_checkpoint(tmp_path, fixture_corpora, fixture_tokenizer_dir):
+    output = tmp_path / "eval"
+    run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--eval_strategy", "epoch",
+                      "--save_strategy", "epoch", "--load_best_model_at_end", "--metric_for_best_model", "eval_f1"))
+    state = json.loads((sorted(output.glob("checkpoint-*"))[-1] / "trainer_state.json").read_text())
+    evaluations = [entry for entry in state["log_history"] if "eval_f1" in entry]
+    assert len(evaluations) == 2
+    for entry in evaluations:
+        assert {f"eval_{task}_{metric}" for task in TASKS for metric in ("f1", "strict_f1", "precision")} <= set(entry)
+        assert entry["eval_f1"] == pytest.approx(sum(entry[f"eval_{task}_f1"] for task in TASKS) / 2)
+    assert state["best_metric"] == max(entry["eval_f1"] for entry in evaluations)
