@@ -321,3 +321,12 @@ def test_evaluation_during_training_selects_the_best_checkpoint(tmp_path, fixtur
         assert {f"eval_{task}_{metric}" for task in TASKS for metric in ("f1", "strict_f1", "precision")} <= set(entry)
         assert entry["eval_f1"] == pytest.approx(sum(entry[f"eval_{task}_f1"] for task in TASKS) / 2)
     assert state["best_metric"] == max(entry["eval_f1"] for entry in evaluations)
+
+
+def test_restarts_pool_the_last_checkpoints_of_every_continuation(tmp_path, fixture_corpora, fixture_tokenizer_dir):
+    output = tmp_path / "restarts"
+    document = run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "stl", "--datasets", "NCBI-disease",
+                                 "--restarts", "2", "--restart_epochs", "1", "--last_checkpoints", "3"))
+    scores = document["rows"]["NCBI-disease"]["results"]["STL"]
+    assert scores["n_checkpoints"] == 3 * 3  # the first run and two continuations, three checkpoints each
+    assert (output / "NCBI-disease" / "restart-1").is_dir() and (output / "NCBI-disease" / "restart-2").is_dir()
