@@ -330,3 +330,23 @@ def test_restarts_pool_the_last_checkpoints_of_every_continuation(tmp_path, fixt
     scores = document["rows"]["NCBI-disease"]["results"]["STL"]
     assert scores["n_checkpoints"] == 3 * 3  # the first run and two continuations, three checkpoints each
     assert (output / "NCBI-disease" / "restart-1").is_dir() and (output / "NCBI-disease" / "restart-2").is_dir()
+
+
+def test_push_to_hub_publishes_each_dataset_and_never_prints_the_token(tmp_path, fixture_corpora, fixture_tokenizer_dir):
+    from fake_hub import FakeHub
+
+    token = "hf_secret_push_token_123"
+    output = tmp_path / "pushed"
+    arguments = run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--num_train_epochs", "1",
+                              "--push_to_hub", "--hub_model_id", "org/demo", "--hub_private_repo", "true",
+                              "--hub_token", token, "--last_checkpoints", "1")
+    with FakeHub(tmp_path / "hub") as hub:
+        env = {**os.environ, "HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf_home"),
+               "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+        env.pop("HF_TOKEN", None)
+        result = subprocess.run([sys.executable, str(ROOT / "run_ner_mtl.py"), *arguments], capture_output=True,
+                                text=True, env=env, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert token not in result.stdout + result.stderr
+    assert set(hub.repos) == {f"org/demo-{task}" for task in TASKS}
+    assert all(request.get("visibility") == "private" or request.get("private") for request in hub.repos.values())
