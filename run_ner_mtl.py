@@ -88,7 +88,7 @@ class MultiTaskArguments:
     last_checkpoints: int = field(default=5, metadata={"help": "Evaluate the last N checkpoints on test: mean ± sd."})
     restarts: int = field(default=0, metadata={"help": "The paper's n + k x m protocol: k continuations of the final model."})
     restart_epochs: float = field(default=0.0, metadata={"help": "Epochs m of each continuation."})
-    results_dir: str | None = field(default=None, metadata={"help": "Where results.json/md are merged (default: output_dir)."})
+    results_dir: str | None = field(default=None, metadata={"help": "Also merge results.json/md into this folder (a table across runs)."})
     do_analysis: bool = field(default=False, metadata={"help": "Write the entity-set analysis (radar chart, Euler diagrams)."})
 
 
@@ -314,7 +314,11 @@ class Experiment:
         if self.args.should_save:
             self.write_run_config(output_dir)
             method = method_name(self.mt_args.mode, self.mt_args.slicing_rate)
-            document = merge_results(self.mt_args.results_dir or output_dir, method, summary)
+            # The run folder always holds its own scores (model cards read them); a shared results folder collects
+            # the table across runs.
+            document = merge_results(output_dir, method, summary)
+            if self.mt_args.results_dir and Path(self.mt_args.results_dir).resolve() != Path(output_dir).resolve():
+                document = merge_results(self.mt_args.results_dir, method, summary)
             logger.info("results written to %s", self.mt_args.results_dir or output_dir)
             if self.mt_args.do_analysis:
                 from mtl_bioner.analysis import analyze_run

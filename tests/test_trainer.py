@@ -212,6 +212,8 @@ def test_every_mode_end_to_end(tmp_path, mtl_xc_run, fixture_corpora, fixture_to
             # The standalone export predicts exactly what the multi-task model predicted for that dataset.
             assert predict_with_export(run_dir / "export" / task, [line["tokens"] for line in lines]) == [line["pred"] for line in lines]
             assert config["train_sets"][task] == ([task] if config["mode"] == "stl" else TASKS)
+    own = json.loads((tmp_path / "ls" / "results.json").read_text())  # each run folder keeps its own scores too
+    assert set(own["rows"]) == set(TASKS) and all(set(r["results"]) == {"MTL-LS 0.50"} for r in own["rows"].values())
     analysis = json.loads((tmp_path / "ls" / "analysis.json").read_text())
     assert set(analysis["datasets"]) == set(TASKS)
     assert (tmp_path / "ls" / "radar.png").stat().st_size > 5000
