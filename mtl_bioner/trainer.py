@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -20,9 +19,6 @@ from .collator import DataCollatorForWordCRF
 from .metrics import entity_scores
 from .multitask import MultiTaskModel
 from .sampling import TaskBatchSampler
-
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -198,8 +194,7 @@ def load_container_weights(model: MultiTaskModel, checkpoint_dir: str | os.PathL
     path = Path(checkpoint_dir) / "model.safetensors"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no model.safetensors, expected a checkpoint folder written by the trainer")
-    result = model.load_state_dict(safetensors.torch.load_file(str(path)), strict=True)
-    del result
+    model.load_state_dict(safetensors.torch.load_file(str(path)), strict=True)
 
 
 def checkpoint_dirs(output_dir: str | os.PathLike) -> list[Path]:

@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import safetensors.torch
@@ -18,7 +17,7 @@ from conftest import ROOT, tiny_crf_config
 from modeling_xlnet_crf import XLNetForTokenClassificationCRF
 from mtl_bioner.alignment import encode_sentence, reassemble
 from mtl_bioner.collator import DataCollatorForWordCRF
-from mtl_bioner.multitask import MultiTaskModel, layer_sliced, shared_layer_count, single_model
+from mtl_bioner.multitask import layer_sliced, shared_layer_count
 from mtl_bioner.sampling import TaskBatchSampler
 from mtl_bioner.trainer import layerwise_parameter_groups
 
