@@ -351,3 +351,28 @@ def test_push_to_hub_publishes_each_dataset_and_never_prints_the_token(tmp_path,
     assert token not in result.stdout + result.stderr
     assert set(hub.repos) == {f"org/demo-{task}" for task in TASKS}
     assert all(request.get("visibility") == "private" or request.get("private") for request in hub.repos.values())
+
+
+def test_a_pretrained_xlnet_checkpoint_initialises_the_encoder(tmp_path, fixture_corpora, fixture_tokenizer_dir):
+    """The online path (--model_name_or_path xlnet-base-cased), offline: a plain XLNetLMHeadModel folder."""
+    from transformers import AutoTokenizer, XLNetConfig, XLNetLMHeadModel
+
+    tokenizer = AutoTokenizer.from_pretrained(fixture_tokenizer_dir)
+    plain = XLNetLMHeadModel(XLNetConfig(vocab_size=len(tokenizer), d_model=32, n_layer=2, n_head=2, d_inner=64))
+    plain.save_pretrained(tmp_path / "xlnet")
+    tokenizer.save_pretrained(tmp_path / "xlnet")
+    arguments = [
+        "--mode", "stl", "--datasets", "NCBI-disease", "--data_dir", str(fixture_corpora),
+        "--model_name_or_path", str(tmp_path / "xlnet"), "--output_dir", str(tmp_path / "out"), "--use_cpu",
+    ]
+    model_args, data_args, mt_args, training_args = run_ner_mtl.parse_arguments(arguments)
+    run_ner_mtl.check_arguments(model_args, mt_args)
+    experiment = run_ner_mtl.Experiment(model_args, data_args, mt_args, training_args)
+    model = experiment.initial_model(experiment.tasks["NCBI-disease"].label_names)
+    assert model.config.id2label == {0: "O", 1: "B-Disease", 2: "I-Disease"}
+    for name, parameter in plain.transformer.state_dict().items():
+        torch.testing.assert_close(model.transformer.state_dict()[name], parameter, rtol=0, atol=0, msg=name)
+    model.save_pretrained(tmp_path / "saved")
+    saved = json.loads((tmp_path / "saved" / "config.json").read_text())
+    assert saved["model_type"] == "xlnet-crf" and "AutoModelForTokenClassification" in saved["auto_map"]
+    assert type(AutoModelForTokenClassification.from_pretrained(tmp_path / "saved")) is XLNetForTokenClassificationCRF
