@@ -242,9 +242,16 @@ class Experiment:
         labels = {name: self.tasks[name].label_names for name in task_names}
         mode = self.mt_args.mode
         if mode == "mtl-ls":
-            return layer_sliced(
-                task_names, lambda name: self.initial_model(labels[name]), self.mt_args.slicing_rate, self.mtl_xc_model()
-            )
+            # One load of the initial weights per label set; every dataset gets its own copy of it.
+            initial: dict[tuple[str, ...], XLNetForTokenClassificationCRF] = {}
+
+            def make_model(name: str) -> XLNetForTokenClassificationCRF:
+                key = tuple(labels[name])
+                if key not in initial:
+                    initial[key] = self.initial_model(labels[name])
+                return copy.deepcopy(initial[key])
+
+            return layer_sliced(task_names, make_model, self.mt_args.slicing_rate, self.mtl_xc_model())
         if mode == "mtl-xc" and len({tuple(v) for v in labels.values()}) > 1:
             raise ValueError(f"MTL-XC needs one label set across datasets, got {labels}")
         return single_model(task_names, self.initial_model(labels[task_names[0]]))

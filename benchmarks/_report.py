@@ -36,3 +36,10 @@ def write_section(path: str, name: str, body: str) -> None:
     pattern = re.compile(rf"<!-- {re.escape(name)} -->.*?<!-- /{re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     file.write_text(text)
+
+
+def publish(report: str, name: str, path: str | None) -> None:
+    """Print a benchmark's markdown section and, given a path, replace that section of the file."""
+    print(report)
+    if path:
+        write_section(path, name, report)

@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import command, machine, write_section  # noqa: E402
+from _report import command, machine, publish  # noqa: E402
 from modeling_xlnet_crf import ConditionalRandomField  # noqa: E402
 
 
@@ -96,9 +96,7 @@ def main() -> None:
             f"| {num_tags} | {mask_kind} | {op} | {mine:.2f} | {reference:.2f} | **{ratio:.1f}×** | {max_relative:.1e} | {same_paths} |"
         )
     report = "\n".join(lines)
-    print(report)
-    if args.write:
-        write_section(args.write, "bench_crf", report)
+    publish(report, "bench_crf", args.write)
 
 
 if __name__ == "__main__":

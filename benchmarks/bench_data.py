@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -22,8 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-START_MARKER, END_MARKER = "<!-- bench_data -->", "<!-- /bench_data -->"
+from _report import command, machine, publish  # noqa: E402
 
 
 def load_pass(data_dir: str | None, cache_dir: str, tokenizer_dir: str, max_seq_length: int, stride: int) -> dict:
@@ -67,7 +66,6 @@ def run_phase(args: argparse.Namespace, cache_dir: str, tokenizer_dir: str) -> d
 
 def report(args: argparse.Namespace, tokenizer_seconds: float, vocab: int, cold: dict, warm: dict) -> str:
     import datasets
-    import torch
     import transformers
 
     skipped = ", ".join(cold["skipped"]) or "none"
@@ -75,11 +73,8 @@ def report(args: argparse.Namespace, tokenizer_seconds: float, vocab: int, cold:
         [
             "## Data loading",
             "",
-            f"Command: `{_environment()}python benchmarks/bench_data.py"
-            f"{' --data_dir ' + args.data_dir if args.data_dir else ''}` "
-            f"(max_seq_length {args.max_seq_length}, stride {args.stride}).",
-            f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"torch {torch.__version__}, transformers {transformers.__version__}, datasets {datasets.__version__}.",
+            f"Command: `{_environment()}{command()}` (max_seq_length {args.max_seq_length}, stride {args.stride}).  ",
+            f"Machine: {machine()}, transformers {transformers.__version__}, datasets {datasets.__version__}.",
             "",
             "| step | seconds (in process) | seconds (incl. interpreter start) |",
             "|---|---|---|",
@@ -99,22 +94,10 @@ def _environment() -> str:
     return "".join(f"{name}={os.environ[name]} " for name in names if name in os.environ)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the text between the bench_data markers, or append it (creating the file if needed)."""
-    block = f"{START_MARKER}\n{section}\n{END_MARKER}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(START_MARKER) + ".*?" + re.escape(END_MARKER), re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data_dir", default=None, help="corpus root (default: $CRICHTON_DATA_DIR, else download)")
-    parser.add_argument("--write", type=Path, help="markdown file whose data-loading section is replaced")
+    parser.add_argument("--write", metavar="BENCHMARKS.md", help="replace the data-loading section of this file")
     parser.add_argument("--vocab_size", type=int, default=8000)
     parser.add_argument("--max_seq_length", type=int, default=512)
     parser.add_argument("--stride", type=int, default=128)
@@ -148,10 +131,7 @@ def main() -> None:
         tokenizer_seconds = time.perf_counter() - started
         cold = run_phase(args, cache_dir, tokenizer_dir)
         warm = run_phase(args, cache_dir, tokenizer_dir)
-    section = report(args, tokenizer_seconds, len(tokenizer), cold, warm)
-    print(section)
-    if args.write:
-        write_section(args.write, section)
+    publish(report(args, tokenizer_seconds, len(tokenizer), cold, warm), "bench_data", args.write)
 
 
 if __name__ == "__main__":

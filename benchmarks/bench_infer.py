@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import command, machine, write_section
+from _report import command, machine, publish
 
 DEFAULT_CORPUS = Path("/work/shared/data/crichton/NCBI-disease-IOB/test.tsv")
 
@@ -160,9 +160,7 @@ def main() -> None:
         f"Machine: {machine()}. Command: `{command()}`.",
     ]
     report = "\n".join(lines)
-    print(report)
-    if args.write:
-        write_section(args.write, "bench_infer", report)
+    publish(report, "bench_infer", args.write)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import command, machine, write_section  # noqa: E402
+from _report import command, machine, publish  # noqa: E402
 from modeling_xlnet_crf import XLNetCRFConfig, XLNetForTokenClassificationCRF  # noqa: E402
 from mtl_bioner.multitask import layer_sliced, single_model  # noqa: E402
 from transformers import XLNetConfig, XLNetForTokenClassification  # noqa: E402
@@ -108,9 +108,7 @@ def main() -> None:
     lines += ["", f"MTL-LS / STL = **{medians['MTL-LS 0.5, two datasets'] / stl_ms:.3f}** (goal <= 1.05); "
               f"the CRF head's share of an XLNet-CRF step: **{100 * crf_share:.1f} %**."]
     report = "\n".join(lines)
-    print(report)
-    if args.write:
-        write_section(args.write, "bench_train", report)
+    publish(report, "bench_train", args.write)
 
 
 if __name__ == "__main__":

@@ -71,9 +71,8 @@ class MultiTaskModel(nn.Module):
                 first_name[key] = name
         return aliases
 
-    def state_dict(self, *args, **kwargs):
-        state = super().state_dict(*args, **kwargs)
-        prefix = kwargs.get("prefix", args[1] if len(args) > 1 else "")
+    def state_dict(self, *, destination=None, prefix: str = "", keep_vars: bool = False):
+        state = super().state_dict(destination=destination, prefix=prefix, keep_vars=keep_vars)
         for alias in self.aliases:
             state.pop(prefix + alias, None)
         return state

@@ -33,9 +33,12 @@ def synthetic_sentences(seed: int, count: int) -> list[list[tuple[str, str]]]:
     return sentences
 
 
-def write_corpora(root: Path, sizes: dict[str, int] = {"train": 24, "devel": 8, "test": 10}) -> Path:
+SPLIT_SIZES = {"train": 24, "devel": 8, "test": 10}
+
+
+def write_corpora(root: Path) -> Path:
     for offset, folder in enumerate(FOLDERS.values()):
-        for split_index, (split, count) in enumerate(sizes.items()):
+        for split_index, (split, count) in enumerate(SPLIT_SIZES.items()):
             lines = []
             for sentence in synthetic_sentences(100 * offset + split_index, count):
                 lines += [f"{word}\t{tag}" for word, tag in sentence] + [""]
