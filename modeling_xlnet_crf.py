@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy
 import torch
 from torch import nn
-
 from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, XLNetConfig, XLNetModel
 from transformers import initialization as init
 from transformers.models.xlnet.modeling_xlnet import XLNetPreTrainedModel
@@ -69,7 +68,10 @@ class XLNetCRFConfig(XLNetConfig):
         # register_for_auto_class records one Auto class per model class; AutoModel is added here so that both
         # AutoModel and AutoModelForTokenClassification resolve through trust_remote_code.
         module = __name__.rsplit(".", 1)[-1]
-        self.auto_map = {"AutoModel": f"{module}.XLNetForTokenClassificationCRF", **(getattr(self, "auto_map", None) or {})}
+        self.auto_map = {
+            "AutoModel": f"{module}.XLNetForTokenClassificationCRF",
+            **(getattr(self, "auto_map", None) or {}),
+        }
 
 
 def allowed_transitions(
@@ -96,7 +98,9 @@ def allowed_transitions(
             continue
         prefix, sep, entity_type = label.partition("-")
         if not sep or prefix not in scheme or prefix == "O":
-            raise ValueError(f"label {label!r} (id {index}) is not a {scheme} label: expected O, X or <{scheme}>-<type>")
+            raise ValueError(
+                f"label {label!r} (id {index}) is not a {scheme} label: expected O, X or <{scheme}>-<type>"
+            )
         parsed.append((prefix, entity_type))
 
     def inside(prefix, entity_type, previous):  # may `prefix-entity_type` follow `previous`?
@@ -279,8 +283,15 @@ class ConditionalRandomField(nn.Module):
         self._allowed = None
         self._allowed_on = {}
         if constraints is not None:
-            start, transitions, end = (torch.as_tensor(mask, dtype=torch.bool, device="cpu").tolist() for mask in constraints)
-            if (len(start), len(end), len(transitions), {len(row) for row in transitions}) != (num_tags, num_tags, num_tags, {num_tags}):
+            start, transitions, end = (
+                torch.as_tensor(mask, dtype=torch.bool, device="cpu").tolist() for mask in constraints
+            )
+            if (len(start), len(end), len(transitions), {len(row) for row in transitions}) != (
+                num_tags,
+                num_tags,
+                num_tags,
+                {num_tags},
+            ):
                 raise ValueError(f"constraint masks must have shapes (K,), (K, K), (K,) with K={num_tags}")
             self._allowed = (start, transitions, end)
 
@@ -290,7 +301,9 @@ class ConditionalRandomField(nn.Module):
             return None
         device = device or self.transitions.device
         if device not in self._allowed_on:
-            self._allowed_on[device] = tuple(torch.tensor(mask, dtype=torch.bool, device=device) for mask in self._allowed)
+            self._allowed_on[device] = tuple(
+                torch.tensor(mask, dtype=torch.bool, device=device) for mask in self._allowed
+            )
         return self._allowed_on[device]
 
     def extra_repr(self) -> str:
@@ -298,7 +311,11 @@ class ConditionalRandomField(nn.Module):
 
     def _scores(self):
         """(start, transitions, end) in float32 with forbidden moves at -inf."""
-        start, transitions, end = self.start_transitions.float(), self.transitions.float(), self.end_transitions.float()
+        start, transitions, end = (
+            self.start_transitions.float(),
+            self.transitions.float(),
+            self.end_transitions.float(),
+        )
         allowed = self.allowed()
         if allowed is not None:
             start = start.masked_fill(~allowed[0], float("-inf"))
@@ -308,15 +325,23 @@ class ConditionalRandomField(nn.Module):
 
     def _check(self, emissions: torch.Tensor, mask: torch.Tensor, tags: torch.Tensor | None = None):
         if not isinstance(emissions, torch.Tensor) or emissions.dim() != 3:
-            raise ValueError(f"emissions must be a (batch, seq_len, num_tags) tensor, got shape {tuple(getattr(emissions, 'shape', ()))}")
+            raise ValueError(
+                f"emissions must be a (batch, seq_len, num_tags) tensor, got shape {tuple(getattr(emissions, 'shape', ()))}"
+            )
         if not emissions.is_floating_point():
             raise TypeError(f"emissions must be a float tensor, got {emissions.dtype}")
         if emissions.shape[2] != self.num_tags:
-            raise ValueError(f"emissions have {emissions.shape[2]} tags in the last dimension, expected num_tags={self.num_tags}")
+            raise ValueError(
+                f"emissions have {emissions.shape[2]} tags in the last dimension, expected num_tags={self.num_tags}"
+            )
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-            raise TypeError(f"mask must be a torch.bool tensor, got {getattr(mask, 'dtype', type(mask).__name__)} (use mask.bool())")
+            raise TypeError(
+                f"mask must be a torch.bool tensor, got {getattr(mask, 'dtype', type(mask).__name__)} (use mask.bool())"
+            )
         if mask.shape != emissions.shape[:2]:
-            raise ValueError(f"mask has shape {tuple(mask.shape)}, expected {tuple(emissions.shape[:2])} to match emissions")
+            raise ValueError(
+                f"mask has shape {tuple(mask.shape)}, expected {tuple(emissions.shape[:2])} to match emissions"
+            )
         bad = (~torch.isfinite(emissions)).any(-1) & mask
         if bool(bad.any()):
             row, position = bad.nonzero()[0].tolist()
@@ -412,7 +437,9 @@ class ConditionalRandomField(nn.Module):
             # The gradient of the log-partition with respect to the emissions is exactly the marginals.
             leaf = aligned.detach().requires_grad_(True)
             try:
-                log_z = _ChainNLL.apply(leaf, torch.zeros_like(lengths)[:, None].expand(-1, width), lengths, start, transitions, end)
+                log_z = _ChainNLL.apply(
+                    leaf, torch.zeros_like(lengths)[:, None].expand(-1, width), lengths, start, transitions, end
+                )
                 grad_offset = 1.0  # d(log Z - gold)/d emissions = marginals - one_hot(gold = tag 0)
             except _ScaledRecursionFailed:
                 log_z = _log_partition(leaf, lengths, start, transitions, end)

@@ -45,8 +45,15 @@ from mtl_bioner.trainer import (
 logger = logging.getLogger(__name__)
 
 # The paper's optimiser settings (Training detail section), used unless a flag or the config file says otherwise.
-PAPER_DEFAULTS = {"learning_rate": 3e-5, "adam_epsilon": 1e-6, "warmup_steps": 0, "lr_scheduler_type": "linear",
-                  "max_grad_norm": 1.0, "weight_decay": 0.0, "save_total_limit": 5}
+PAPER_DEFAULTS = {
+    "learning_rate": 3e-5,
+    "adam_epsilon": 1e-6,
+    "warmup_steps": 0,
+    "lr_scheduler_type": "linear",
+    "max_grad_norm": 1.0,
+    "weight_decay": 0.0,
+    "save_total_limit": 5,
+}
 
 
 @dataclass
@@ -55,41 +62,74 @@ class ModelArguments:
         default=None, metadata={"help": "Hub id (xlnet-large-cased) or local folder; omit to train from scratch."}
     )
     config_overrides: str | None = field(
-        default=None, metadata={"help": "Config values for a model from scratch or to override, e.g. 'n_layer=4,d_model=128'."}
+        default=None,
+        metadata={"help": "Config values for a model from scratch or to override, e.g. 'n_layer=4,d_model=128'."},
     )
-    tokenizer_name: str | None = field(default=None, metadata={"help": "Tokenizer folder or id; defaults to the model's."})
-    label_scheme: str = field(default="first", metadata={"help": "'first' (first sub-token per word) or 'x' (the paper's [X])."})
-    crf_constraints: str | None = field(default=None, metadata={"help": "None, 'BIO' or 'BIOES' transition constraints."})
+    tokenizer_name: str | None = field(
+        default=None, metadata={"help": "Tokenizer folder or id; defaults to the model's."}
+    )
+    label_scheme: str = field(
+        default="first", metadata={"help": "'first' (first sub-token per word) or 'x' (the paper's [X])."}
+    )
+    crf_constraints: str | None = field(
+        default=None, metadata={"help": "None, 'BIO' or 'BIOES' transition constraints."}
+    )
     crf_reduction: str = field(default="mean", metadata={"help": "CRF loss reduction: mean, sum or token_mean."})
 
 
 @dataclass
 class DataArguments:
-    datasets: str | None = field(default=None, metadata={"help": "Comma-separated paper rows, e.g. BC5CDR-disease,NCBI-disease."})
+    datasets: str | None = field(
+        default=None, metadata={"help": "Comma-separated paper rows, e.g. BC5CDR-disease,NCBI-disease."}
+    )
     group: str | None = field(default=None, metadata={"help": f"All rows of one entity group: {', '.join(GROUPS)}."})
-    data_dir: str | None = field(default=None, metadata={"help": "Crichton data/ folder (else $CRICHTON_DATA_DIR, else download)."})
-    skip_unavailable: bool = field(default=False, metadata={"help": "Skip corpora that cannot be read (BC4CHEMD offline)."})
-    jnlpba_all_types: bool = field(default=False, metadata={"help": "Keep JNLPBA's five types (STL only; no unification)."})
+    data_dir: str | None = field(
+        default=None, metadata={"help": "Crichton data/ folder (else $CRICHTON_DATA_DIR, else download)."}
+    )
+    skip_unavailable: bool = field(
+        default=False, metadata={"help": "Skip corpora that cannot be read (BC4CHEMD offline)."}
+    )
+    jnlpba_all_types: bool = field(
+        default=False, metadata={"help": "Keep JNLPBA's five types (STL only; no unification)."}
+    )
     max_seq_length: int = field(default=512, metadata={"help": "Pieces per window; longer sentences are windowed."})
     stride: int = field(default=128, metadata={"help": "Overlap in pieces between consecutive windows of a sentence."})
-    max_train_samples: int | None = field(default=None, metadata={"help": "Keep the first N training sentences per dataset."})
-    max_eval_samples: int | None = field(default=None, metadata={"help": "Keep the first N validation/test sentences."})
+    max_train_samples: int | None = field(
+        default=None, metadata={"help": "Keep the first N training sentences per dataset."}
+    )
+    max_eval_samples: int | None = field(
+        default=None, metadata={"help": "Keep the first N validation/test sentences."}
+    )
     preprocessing_num_workers: int | None = field(default=None)
 
 
 @dataclass
 class MultiTaskArguments:
     mode: str = field(default="stl", metadata={"help": "stl, mtl-xc or mtl-ls."})
-    slicing_rate: float | None = field(default=None, metadata={"help": "MTL-LS: share embeddings + round(rate * n) bottom layers."})
-    mtl_xc_checkpoint: str | None = field(default=None, metadata={"help": "MTL-LS: the MTL-XC run folder or one of its exports."})
-    unify_labels: bool = field(default=True, metadata={"help": "One type name per group (Chemical, Disease, Gene, Species)."})
+    slicing_rate: float | None = field(
+        default=None, metadata={"help": "MTL-LS: share embeddings + round(rate * n) bottom layers."}
+    )
+    mtl_xc_checkpoint: str | None = field(
+        default=None, metadata={"help": "MTL-LS: the MTL-XC run folder or one of its exports."}
+    )
+    unify_labels: bool = field(
+        default=True, metadata={"help": "One type name per group (Chemical, Disease, Gene, Species)."}
+    )
     sampling_temperature: float = field(default=1.0, metadata={"help": "1: tasks in proportion to size; >1 flatter."})
-    layerwise_lr_decay: float = field(default=0.9, metadata={"help": "lr * decay ** depth-from-top per encoder layer."})
+    layerwise_lr_decay: float = field(
+        default=0.9, metadata={"help": "lr * decay ** depth-from-top per encoder layer."}
+    )
     last_checkpoints: int = field(default=5, metadata={"help": "Evaluate the last N checkpoints on test: mean ± sd."})
-    restarts: int = field(default=0, metadata={"help": "The paper's n + k x m protocol: k continuations of the final model."})
+    restarts: int = field(
+        default=0, metadata={"help": "The paper's n + k x m protocol: k continuations of the final model."}
+    )
     restart_epochs: float = field(default=0.0, metadata={"help": "Epochs m of each continuation."})
-    results_dir: str | None = field(default=None, metadata={"help": "Also merge results.json/md into this folder (a table across runs)."})
-    do_analysis: bool = field(default=False, metadata={"help": "Write the entity-set analysis (radar chart, Euler diagrams)."})
+    results_dir: str | None = field(
+        default=None, metadata={"help": "Also merge results.json/md into this folder (a table across runs)."}
+    )
+    do_analysis: bool = field(
+        default=False, metadata={"help": "Write the entity-set analysis (radar chart, Euler diagrams)."}
+    )
 
 
 def parse_arguments(argv: list[str] | None = None):
@@ -234,7 +274,9 @@ class Experiment:
         if not (path / "config.json").exists():
             exports = sorted(path.glob("export/*/config.json"))
             if not exports:
-                raise FileNotFoundError(f"{path}: neither a checkpoint folder nor an MTL-XC run with export/<dataset>/")
+                raise FileNotFoundError(
+                    f"{path}: neither a checkpoint folder nor an MTL-XC run with export/<dataset>/"
+                )
             path = exports[0].parent
         return XLNetForTokenClassificationCRF.from_pretrained(path)
 
@@ -267,7 +309,9 @@ class Experiment:
             callbacks=self.callbacks,
         )
 
-    def train_and_score(self, task_names: list[str], output_dir: str) -> tuple[MultiTaskTrainer, dict[str, list[dict]]]:
+    def train_and_score(
+        self, task_names: list[str], output_dir: str
+    ) -> tuple[MultiTaskTrainer, dict[str, list[dict]]]:
         """Train (resuming if asked), then score the last checkpoints on test, and do the same for each restart."""
         args = copy.deepcopy(self.args)
         args.output_dir = output_dir
@@ -305,7 +349,7 @@ class Experiment:
             metrics = trainer.evaluate(split="test", metric_key_prefix="test")
             for name in trainer.tasks:
                 prefix = f"test_{name}_"
-                scores[name].append({k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)})
+                scores[name].append({k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)})
         return scores
 
     def run(self) -> dict:
@@ -347,11 +391,16 @@ class Experiment:
             add_pipeline_code(export_dir)
             words = self.tasks[name].words["test"]
             write_predictions(
-                Path(output_dir) / "predictions" / f"{name}.jsonl", words["tokens"], trainer.gold_words(name, "test"), predicted
+                Path(output_dir) / "predictions" / f"{name}.jsonl",
+                words["tokens"],
+                trainer.gold_words(name, "test"),
+                predicted,
             )
 
     def write_run_config(self, output_dir: str) -> None:
-        train_sets = {name: [name] if self.mt_args.mode == "stl" else list(self.task_names) for name in self.task_names}
+        train_sets = {
+            name: [name] if self.mt_args.mode == "stl" else list(self.task_names) for name in self.task_names
+        }
         config = {
             "mode": self.mt_args.mode,
             "slicing_rate": self.mt_args.slicing_rate,

@@ -31,7 +31,11 @@ def command() -> str:
 def write_section(path: str, name: str, body: str) -> None:
     """Replace the text between `<!-- name -->` and `<!-- /name -->` in `path` (appending it if absent)."""
     file = Path(path)
-    text = file.read_text() if file.exists() else "# Benchmarks\n\nFigures measured on a shared 2-core machine are noisy: compare within one run.\n"
+    text = (
+        file.read_text()
+        if file.exists()
+        else "# Benchmarks\n\nFigures measured on a shared 2-core machine are noisy: compare within one run.\n"
+    )
     block = f"<!-- {name} -->\n{body.rstrip()}\n<!-- /{name} -->"
     pattern = re.compile(rf"<!-- {re.escape(name)} -->.*?<!-- /{re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import torch
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import command, machine, publish  # noqa: E402
+
 from modeling_xlnet_crf import ConditionalRandomField  # noqa: E402
 
 
@@ -40,7 +42,11 @@ def main() -> None:
             theirs.load_state_dict(ours.state_dict())
             emissions = torch.randn(batch, length, num_tags, generator=generator) * 3
             tags = torch.randint(0, num_tags, (batch, length), generator=generator)
-            lengths = torch.randint(length // 4, length + 1, (batch,), generator=generator) if ragged else torch.full((batch,), length)
+            lengths = (
+                torch.randint(length // 4, length + 1, (batch,), generator=generator)
+                if ragged
+                else torch.full((batch,), length)
+            )
             lengths[0] = length
             mask = torch.arange(length)[None, :] < lengths[:, None]
             with torch.no_grad():
@@ -48,7 +54,9 @@ def main() -> None:
                 their_nll = -theirs(emissions, tags, mask, reduction="none")
                 max_relative = ((our_nll - their_nll).abs() / their_nll.abs()).max().item()
                 decoded = ours.decode(emissions, mask)
-                same_paths = all(decoded[i, : len(p)].tolist() == p for i, p in enumerate(theirs.decode(emissions, mask)))
+                same_paths = all(
+                    decoded[i, : len(p)].tolist() == p for i, p in enumerate(theirs.decode(emissions, mask))
+                )
             leaf = emissions.clone().requires_grad_(True)
 
             def nll(crf, sign):
@@ -56,12 +64,14 @@ def main() -> None:
                     leaf.grad = None
                     crf.zero_grad(set_to_none=True)
                     (sign * crf(leaf, tags, mask, reduction="mean")).backward()
+
                 return run
 
             def decode(crf):
                 def run():
                     with torch.no_grad():
                         crf.decode(emissions, mask)
+
                 return run
 
             operations = {
@@ -80,7 +90,18 @@ def main() -> None:
                         times[key].append(elapsed)
             for op in ("NLL fwd+bwd", "Viterbi decode"):
                 mine, reference = statistics.median(times[(op, "ours")]), statistics.median(times[(op, "pytorch-crf")])
-                rows.append((num_tags, "ragged" if ragged else "full", op, mine, reference, reference / mine, max_relative, same_paths))
+                rows.append(
+                    (
+                        num_tags,
+                        "ragged" if ragged else "full",
+                        op,
+                        mine,
+                        reference,
+                        reference / mine,
+                        max_relative,
+                        same_paths,
+                    )
+                )
     lines = [
         "## CRF: ours vs pytorch-crf 0.7.2",
         "",

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import torch
 
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import command, machine, publish
+
 
 DEFAULT_CORPUS = Path("/work/shared/data/crichton/NCBI-disease-IOB/test.tsv")
 
@@ -51,9 +53,7 @@ def detokenize(tokens: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--corpus", type=Path, default=DEFAULT_CORPUS, help="A Crichton test.tsv"
-    )
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="A Crichton test.tsv")
     parser.add_argument("--abstracts", type=int, default=200)
     parser.add_argument("--sentences_per_abstract", type=int, default=10)
     parser.add_argument("--n_layer", type=int, default=4)
@@ -88,9 +88,7 @@ def main() -> None:
     ]
     sentence_texts = [detokenize(s) for s in sentences]
     num_words = sum(len(tokenize(text)) for text in abstracts)
-    tokenizer = train_xlnet_tokenizer(
-        (" ".join(s) for s in read_sentences(args.corpus)), tempfile.mkdtemp(), 4000
-    )
+    tokenizer = train_xlnet_tokenizer((" ".join(s) for s in read_sentences(args.corpus)), tempfile.mkdtemp(), 4000)
 
     labels = ["O", "B-Disease", "I-Disease"]
     shape = dict(
@@ -130,9 +128,7 @@ def main() -> None:
             started = time.perf_counter()
             run()
             timings[name].append(time.perf_counter() - started)
-    rates = {
-        name: num_words / statistics.median(times) for name, times in timings.items()
-    }
+    rates = {name: num_words / statistics.median(times) for name, times in timings.items()}
     ours = rates["BioNERTagger (CRF), abstracts"]
     theirs = rates["standard pipeline (argmax), abstracts"]
     split = rates["standard pipeline (argmax), pre-split sentences"]

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import torch
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import command, machine, publish  # noqa: E402
+from transformers import XLNetConfig, XLNetForTokenClassification  # noqa: E402
+
 from modeling_xlnet_crf import XLNetCRFConfig, XLNetForTokenClassificationCRF  # noqa: E402
 from mtl_bioner.multitask import layer_sliced, single_model  # noqa: E402
-from transformers import XLNetConfig, XLNetForTokenClassification  # noqa: E402
 
 
 def main() -> None:
@@ -36,7 +38,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     encoder = {key: int(value) for key, value in (item.split("=") for item in args.config.split(","))}
     labels = ["O", "B-Disease", "I-Disease"]
-    label_maps = {"id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}}
+    label_maps = {"id2label": dict(enumerate(labels)), "label2id": {label: i for i, label in enumerate(labels)}}
     common = dict(vocab_size=8000, dropout=0.1, **encoder, **label_maps)
 
     def crf_model():
@@ -72,6 +74,7 @@ def main() -> None:
             call(model).loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+
         return step
 
     tasks = iter(["A", "B"] * (args.rounds + args.warmup + 1))
@@ -105,8 +108,11 @@ def main() -> None:
     for name, value in medians.items():
         lines.append(f"| {name} | {value:.1f} | {value / stl_ms:.3f} |")
     crf_share = (stl_ms - medians["XLNetForTokenClassification (softmax)"]) / stl_ms
-    lines += ["", f"MTL-LS / STL = **{medians['MTL-LS 0.5, two datasets'] / stl_ms:.3f}** (goal <= 1.05); "
-              f"the CRF head's share of an XLNet-CRF step: **{100 * crf_share:.1f} %**."]
+    lines += [
+        "",
+        f"MTL-LS / STL = **{medians['MTL-LS 0.5, two datasets'] / stl_ms:.3f}** (goal <= 1.05); "
+        f"the CRF head's share of an XLNet-CRF step: **{100 * crf_share:.1f} %**.",
+    ]
     report = "\n".join(lines)
     publish(report, "bench_train", args.write)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import datasets
 
+
 logger = logging.getLogger(__name__)
 
 UPSTREAM_COMMIT = "df0df02"

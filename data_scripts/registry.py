@@ -15,6 +15,7 @@ import datasets
 
 from .crichton import CORPUS_TYPES, CorpusUnavailableError, label_names, load_corpus
 
+
 logger = logging.getLogger(__name__)
 
 UNIFIED_TYPE: dict[str, str] = {"chemical": "Chemical", "disease": "Disease", "gene": "Gene", "species": "Species"}

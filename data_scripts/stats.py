@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import datasets
 
+
 if __package__ in (None, ""):  # run as a script: make `data_scripts` and `mtl_bioner` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

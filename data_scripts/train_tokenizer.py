@@ -19,11 +19,13 @@ from collections.abc import Iterable, Iterator
 import sentencepiece as spm
 from transformers import XLNetTokenizer
 
+
 if __package__ in (None, ""):  # run as a script: make `data_scripts` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data_scripts.crichton import load_corpus  # noqa: E402
 from data_scripts.registry import get_row  # noqa: E402
+
 
 logger = logging.getLogger(__name__)
 

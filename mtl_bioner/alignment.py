@@ -14,6 +14,7 @@ from typing import Any
 import datasets
 from transformers import PreTrainedTokenizerBase
 
+
 IGNORE_INDEX = -100
 NO_WORD = -1
 LABEL_SCHEMES = ("first", "x")

@@ -22,7 +22,6 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Union
 
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
@@ -43,7 +42,7 @@ __all__ = [
     "main",
 ]
 
-Entity = Union[str, tuple[str, str]]
+Entity = str | tuple[str, str]
 """A surface string, or ``(type, surface)`` when entities are typed."""
 Sentence = tuple[Sequence[str], Sequence[str]]
 """``(tokens, IOB2 tag strings)`` of one sentence."""

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+
 INPUT_FORMATS = ("text", "lines", "jsonl", "pubtator")
 OUTPUT_FORMATS = ("jsonl", "pubtator", "bioc")
 DOCUMENTS_PER_CHUNK = 64
@@ -73,16 +74,10 @@ def read_jsonl(stream: IO[str], name: str) -> Iterator[Document]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ValueError(
-                f"{name}, line {number}: not valid JSON ({error.msg})"
-            ) from None
+            raise ValueError(f"{name}, line {number}: not valid JSON ({error.msg})") from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise ValueError(
-                f'{name}, line {number}: expected an object with a string "text" field'
-            )
-        yield Document(
-            str(record.get("id", number)), [Passage(0, record["text"], "text")]
-        )
+            raise ValueError(f'{name}, line {number}: expected an object with a string "text" field')
+        yield Document(str(record.get("id", number)), [Passage(0, record["text"], "text")])
 
 
 def read_pubtator(stream: IO[str], name: str) -> Iterator[Document]:
@@ -134,9 +129,7 @@ def guess_input_format(path: str | None) -> str:
 
 def tag_documents(tagger, documents: list[Document]) -> None:
     """Fill each document's `entities` (document offsets); all passages of all documents go in one batched call."""
-    passages = [
-        (document, passage) for document in documents for passage in document.passages
-    ]
+    passages = [(document, passage) for document in documents for passage in document.passages]
     tagged = tagger([passage.text for _, passage in passages])
     for (document, passage), entities in zip(passages, tagged, strict=True):
         for entity in entities:
@@ -154,12 +147,7 @@ class JsonlWriter:
         self.stream = stream
 
     def write(self, document: Document) -> None:
-        self.stream.write(
-            json.dumps(
-                {"id": document.id, "entities": document.entities}, ensure_ascii=False
-            )
-            + "\n"
-        )
+        self.stream.write(json.dumps({"id": document.id, "entities": document.entities}, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
         pass
@@ -192,9 +180,7 @@ class BioCJsonWriter(JsonlWriter):
             "key": "bioc.key",
             "infons": {},
         }
-        self.stream.write(
-            json.dumps(header, ensure_ascii=False)[:-1] + ', "documents": ['
-        )
+        self.stream.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "documents": [')
         self.first = True
         self.annotation_ids = itertools.count(1)
 
@@ -203,9 +189,7 @@ class BioCJsonWriter(JsonlWriter):
         for passage in document.passages:
             annotations = []
             for entity in document.entities:
-                if passage.offset <= entity["start"] and entity[
-                    "end"
-                ] <= passage.offset + len(passage.text):
+                if passage.offset <= entity["start"] and entity["end"] <= passage.offset + len(passage.text):
                     infons = {"type": entity["type"], "score": f"{entity['score']:.4f}"}
                     if "model" in entity:
                         infons["model"] = entity["model"]
@@ -238,9 +222,7 @@ class BioCJsonWriter(JsonlWriter):
             "passages": passages,
             "relations": [],
         }
-        self.stream.write(
-            ("" if self.first else ",\n") + json.dumps(record, ensure_ascii=False)
-        )
+        self.stream.write(("" if self.first else ",\n") + json.dumps(record, ensure_ascii=False))
         self.first = False
 
     def close(self) -> None:
@@ -263,9 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("\n\n", 2)[2],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--model", nargs="+", required=True, help="Checkpoint folder(s) or Hub id(s)."
-    )
+    parser.add_argument("--model", nargs="+", required=True, help="Checkpoint folder(s) or Hub id(s).")
     parser.add_argument("--input", help="Input file (default: stdin).")
     parser.add_argument("--output", help="Output file (default: stdout).")
     parser.add_argument(
@@ -274,17 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="Default: from the file name, else text.",
     )
     parser.add_argument("--output_format", choices=OUTPUT_FORMATS, default="jsonl")
-    parser.add_argument(
-        "--batch_size", type=int, default=32, help="Windows per forward pass."
-    )
+    parser.add_argument("--batch_size", type=int, default=32, help="Windows per forward pass.")
     parser.add_argument(
         "--device",
         default=None,
         help="cpu, cuda, cuda:1, ... (default: cuda if available).",
     )
-    parser.add_argument(
-        "--max_seq_length", type=int, default=512, help="Pieces per window."
-    )
+    parser.add_argument("--max_seq_length", type=int, default=512, help="Pieces per window.")
     parser.add_argument(
         "--stride",
         type=int,
@@ -302,9 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Load checkpoints through their own code.",
     )
-    parser.add_argument(
-        "--no_progress", action="store_true", help="No progress bar on stderr."
-    )
+    parser.add_argument("--no_progress", action="store_true", help="No progress bar on stderr.")
     return parser
 
 
@@ -339,16 +313,8 @@ def _run(args: argparse.Namespace) -> int:
         trust_remote_code=args.trust_remote_code,
     )
     with contextlib.ExitStack() as stack:
-        source = (
-            stack.enter_context(open(args.input, encoding="utf-8"))
-            if args.input
-            else sys.stdin
-        )
-        sink = (
-            stack.enter_context(open(args.output, "w", encoding="utf-8"))
-            if args.output
-            else sys.stdout
-        )
+        source = stack.enter_context(open(args.input, encoding="utf-8")) if args.input else sys.stdin
+        sink = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else sys.stdout
         writer = WRITERS[args.output_format](sink)
         progress = stack.enter_context(
             tqdm(

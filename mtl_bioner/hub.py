@@ -24,6 +24,7 @@ from data_scripts.registry import get_row
 from .pipeline import add_pipeline_code
 from .results import method_name
 
+
 logger = logging.getLogger(__name__)
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_cards" / "template.md"
@@ -37,24 +38,18 @@ MODE_DESCRIPTIONS = {
 
 def _read_json(path: Path, what: str) -> dict:
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: expected the {what} of a run_ner_mtl.py run"
-        )
+        raise FileNotFoundError(f"{path} is missing: expected the {what} of a run_ner_mtl.py run")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{path} is not valid JSON ({error.msg}), expected the {what}"
-        ) from None
+        raise ValueError(f"{path} is not valid JSON ({error.msg}), expected the {what}") from None
 
 
 def _export_dir(run_dir: Path, dataset_key: str) -> Path:
     folder = run_dir / "export" / dataset_key
     if not (folder / "config.json").is_file():
         available = sorted(p.name for p in (run_dir / "export").glob("*") if p.is_dir())
-        raise FileNotFoundError(
-            f"{folder} has no config.json; exports in this run: {available or 'none'}"
-        )
+        raise FileNotFoundError(f"{folder} has no config.json; exports in this run: {available or 'none'}")
     return folder
 
 
@@ -77,11 +72,7 @@ def build_model_card(
     mode, slicing_rate = run_config.get("mode", "stl"), run_config.get("slicing_rate")
     method = method_name(mode, slicing_rate)
     results_path = run_dir / "results.json"
-    rows = (
-        _read_json(results_path, "results").get("rows", {})
-        if results_path.is_file()
-        else {}
-    )
+    rows = _read_json(results_path, "results").get("rows", {}) if results_path.is_file() else {}
     results = rows.get(dataset_key, {}).get("results", {}).get(method)
     if results is None:
         logger.warning(
@@ -91,20 +82,13 @@ def build_model_card(
             results_path,
         )
 
-    labels = [
-        model_config["id2label"][key]
-        for key in sorted(model_config["id2label"], key=int)
-    ]
+    labels = [model_config["id2label"][key] for key in sorted(model_config["id2label"], key=int)]
     entity_types = sorted({label.partition("-")[2] for label in labels if "-" in label})
     train_sets = run_config.get("train_sets", {}).get(dataset_key) or [dataset_key]
     corpora = [get_row(key) for key in train_sets]
     base_model = run_config.get("model_name_or_path")
     n_layer = model_config.get("n_layer")
-    model_name = (
-        repo_id.split("/")[-1]
-        if repo_id
-        else f"xlnet-crf-{method.lower().replace(' ', '-')}-{dataset_key}"
-    )
+    model_name = repo_id.split("/")[-1] if repo_id else f"xlnet-crf-{method.lower().replace(' ', '-')}-{dataset_key}"
 
     eval_results = []
     if results is not None:
@@ -156,9 +140,7 @@ def build_model_card(
         d_model=model_config.get("d_model"),
         mode_description=MODE_DESCRIPTIONS.get(mode, mode),
         slicing_rate=slicing_rate,
-        shared_layers=round(slicing_rate * n_layer)
-        if slicing_rate is not None and n_layer
-        else None,
+        shared_layers=round(slicing_rate * n_layer) if slicing_rate is not None and n_layer else None,
         label_scheme=model_config.get("label_scheme", "first"),
         results=results,
         protocol=protocol,
@@ -189,9 +171,7 @@ def stage_export(
         not (export_dir / "model.safetensors").is_file()
         and not (export_dir / "model.safetensors.index.json").is_file()
     ):
-        raise FileNotFoundError(
-            f"{export_dir} has no model.safetensors: only safetensors weights are published"
-        )
+        raise FileNotFoundError(f"{export_dir} has no model.safetensors: only safetensors weights are published")
     config = _read_json(export_dir / "config.json", "model config")
     if (
         "AutoModelForTokenClassification" not in config.get("auto_map", {})
@@ -203,16 +183,10 @@ def stage_export(
         )
     staging_dir.mkdir(parents=True, exist_ok=True)
     for file in sorted(export_dir.iterdir()):
-        if (
-            file.is_file()
-            and file.suffix in UPLOADED_SUFFIXES
-            and file.name != "README.md"
-        ):
+        if file.is_file() and file.suffix in UPLOADED_SUFFIXES and file.name != "README.md":
             shutil.copy2(file, staging_dir / file.name)
     add_pipeline_code(staging_dir)
-    build_model_card(export_dir, run_dir, dataset_key, repo_id=repo_id).save(
-        staging_dir / "README.md"
-    )
+    build_model_card(export_dir, run_dir, dataset_key, repo_id=repo_id).save(staging_dir / "README.md")
     return staging_dir
 
 
@@ -231,13 +205,9 @@ def push_run_to_hub(
     run_dir = Path(run_dir)
     if hub_model_id.count("/") > 1 or not hub_model_id.strip("/"):
         raise ValueError(f"hub_model_id={hub_model_id!r}, expected NAME or ORG/NAME")
-    datasets = sorted(
-        path.parent.name for path in (run_dir / "export").glob("*/config.json")
-    )
+    datasets = sorted(path.parent.name for path in (run_dir / "export").glob("*/config.json"))
     if not datasets:
-        raise FileNotFoundError(
-            f"{run_dir / 'export'} holds no exported model (export/<dataset>/config.json)"
-        )
+        raise FileNotFoundError(f"{run_dir / 'export'} holds no exported model (export/<dataset>/config.json)")
     api = HfApi(token=token)
     urls = {}
     for dataset_key in datasets:
@@ -250,9 +220,7 @@ def push_run_to_hub(
                 repo_id,
                 private,
             )
-            repo_url = api.create_repo(
-                repo_id, private=private, exist_ok=True, repo_type="model"
-            )
+            repo_url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
             api.upload_folder(
                 folder_path=staging,
                 repo_id=repo_url.repo_id,

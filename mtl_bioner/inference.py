@@ -28,13 +28,14 @@ from transformers import (
 
 from .alignment import (
     IGNORE_INDEX,
-    window_layout,
     encode_words,
     reassemble,
+    window_layout,
     word_pieces,
 )
 from .collator import DataCollatorForWordCRF
 from .text import Word, split_sentences
+
 
 # Same value as modeling_xlnet_crf.FORBIDDEN_SCORE: what the model's forward puts on tags a position may not take.
 _FORBIDDEN_SCORE = -1.0e4
@@ -45,9 +46,7 @@ WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 Entity = dict[str, Any]
 
 
-def _entities(
-    text: str, words: Sequence[Word], tagged: Sequence[tuple[str, float]]
-) -> list[Entity]:
+def _entities(text: str, words: Sequence[Word], tagged: Sequence[tuple[str, float]]) -> list[Entity]:
     """Spans of one sentence from per-word (label, probability) pairs.
 
     BIO and BIOES labels: B-/S- open an entity, I-/E- continue an open entity of the same type (else open one, as
@@ -101,9 +100,7 @@ def _check_texts(texts: str | Iterable[str]) -> tuple[list[str], bool]:
     documents = [texts] if single else list(texts)
     for index, document in enumerate(documents):
         if not isinstance(document, str):
-            raise TypeError(
-                f"text {index} is a {type(document).__name__}, expected str"
-            )
+            raise TypeError(f"text {index} is a {type(document).__name__}, expected str")
     return documents, single
 
 
@@ -121,22 +118,12 @@ def _register_local_model() -> None:
 def _check_folder(path: Path) -> None:
     """Name what is missing in a local checkpoint folder before transformers gives a less direct error."""
     if not path.is_dir():
-        raise NotADirectoryError(
-            f"{path} is a file, expected a checkpoint folder (config.json, model.safetensors)"
-        )
+        raise NotADirectoryError(f"{path} is a file, expected a checkpoint folder (config.json, model.safetensors)")
     if not (path / "config.json").is_file():
-        raise FileNotFoundError(
-            f"{path} is not a checkpoint folder: config.json is missing"
-        )
+        raise FileNotFoundError(f"{path} is not a checkpoint folder: config.json is missing")
     if not any((path / name).is_file() for name in WEIGHT_FILES):
-        pickled = sorted(p.name for p in path.glob("*.bin")) + sorted(
-            p.name for p in path.glob("*.pt")
-        )
-        hint = (
-            f" (found {', '.join(pickled)}: pickled weights are never loaded)"
-            if pickled
-            else ""
-        )
+        pickled = sorted(p.name for p in path.glob("*.bin")) + sorted(p.name for p in path.glob("*.pt"))
+        hint = f" (found {', '.join(pickled)}: pickled weights are never loaded)" if pickled else ""
         raise FileNotFoundError(f"{path} has no model.safetensors{hint}")
 
 
@@ -158,14 +145,8 @@ class BioNERTagger:
         name: str | None = None,
     ):
         crf = getattr(model, "crf", None)
-        if (
-            crf is None
-            or not hasattr(crf, "marginals")
-            or not hasattr(model, "_crf_positions")
-        ):
-            raise TypeError(
-                f"{type(model).__name__} has no CRF head, expected an XLNetForTokenClassificationCRF"
-            )
+        if crf is None or not hasattr(crf, "marginals") or not hasattr(model, "_crf_positions"):
+            raise TypeError(f"{type(model).__name__} has no CRF head, expected an XLNetForTokenClassificationCRF")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         config = model.config
@@ -174,15 +155,11 @@ class BioNERTagger:
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self.stride = stride
-        self.name = (
-            name or getattr(config, "_name_or_path", None) or type(model).__name__
-        )
+        self.name = name or getattr(config, "_name_or_path", None) or type(model).__name__
         self.label_scheme = getattr(config, "label_scheme", "first")
         self.id2label = {int(index): label for index, label in config.id2label.items()}
         self._x_id = config.label2id.get(_X_LABEL) if self.label_scheme == "x" else None
-        self._layout = window_layout(
-            tokenizer, self.label_scheme, self._x_id, max_seq_length, stride
-        )
+        self._layout = window_layout(tokenizer, self.label_scheme, self._x_id, max_seq_length, stride)
         self._collator = DataCollatorForWordCRF(tokenizer)
 
     @classmethod
@@ -220,9 +197,7 @@ class BioNERTagger:
                 name, use_safetensors=True, trust_remote_code=trust_remote_code
             )
             tokenizer = AutoTokenizer.from_pretrained(name)
-        except (
-            Exception
-        ) as error:  # a loader boundary: say which checkpoint failed and why
+        except Exception as error:  # a loader boundary: say which checkpoint failed and why
             raise OSError(
                 f"Could not load an XLNet-CRF checkpoint from {name!r}: {type(error).__name__}: {error}"
             ) from error
@@ -244,21 +219,13 @@ class BioNERTagger:
     @property
     def entity_types(self) -> list[str]:
         """The entity types this checkpoint predicts."""
-        types = {
-            label.partition("-")[2] or label
-            for label in self.id2label.values()
-            if label not in ("O", _X_LABEL)
-        }
+        types = {label.partition("-")[2] or label for label in self.id2label.values() if label not in ("O", _X_LABEL)}
         return sorted(types)
 
-    def __call__(
-        self, texts: str | Iterable[str], *, progress: bool = False
-    ) -> list[Entity] | list[list[Entity]]:
+    def __call__(self, texts: str | Iterable[str], *, progress: bool = False) -> list[Entity] | list[list[Entity]]:
         documents, single = _check_texts(texts)
         sentences = _sentences_of(documents)
-        tagged = self.tag_words(
-            [[word.form for word in words] for _, words in sentences], progress=progress
-        )
+        tagged = self.tag_words([[word.form for word in words] for _, words in sentences], progress=progress)
         results: list[list[Entity]] = [[] for _ in documents]
         for (index, words), word_tags in zip(sentences, tagged, strict=True):
             results[index].extend(_entities(documents[index], words, word_tags))
@@ -300,29 +267,16 @@ class BioNERTagger:
         for offset in batches:
             chunk = windows[offset : offset + self.batch_size]
             batch = self._collator(
-                [
-                    {key: w[key] for key in ("input_ids", "attention_mask", "word_ids")}
-                    for w in chunk
-                ]
+                [{key: w[key] for key in ("input_ids", "attention_mask", "word_ids")} for w in chunk]
             )
             tags, probabilities = self._predict(batch)
             word_ids_rows.extend(batch["word_ids"].tolist())
-            value_rows.extend(
-                list(zip(row_tags, row_probs))
-                for row_tags, row_probs in zip(tags, probabilities)
-            )
+            value_rows.extend(list(zip(row_tags, row_probs)) for row_tags, row_probs in zip(tags, probabilities))
             sentence_ids.extend(window["sentence_id"] for window in chunk)
-        per_word = reassemble(
-            word_ids_rows, value_rows, sentence_ids, [len(words) for words in sentences]
-        )
-        return [
-            [(self.id2label[tag], probability) for tag, probability in words]
-            for words in per_word
-        ]
+        per_word = reassemble(word_ids_rows, value_rows, sentence_ids, [len(words) for words in sentences])
+        return [[(self.id2label[tag], probability) for tag, probability in words] for words in per_word]
 
-    def _predict(
-        self, batch: dict[str, torch.Tensor]
-    ) -> tuple[list[list[int]], list[list[float]]]:
+    def _predict(self, batch: dict[str, torch.Tensor]) -> tuple[list[list[int]], list[list[float]]]:
         """Viterbi tags and their marginal probabilities per piece (-100 and 0.0 where the CRF tags nothing)."""
         device = self.device
         input_ids, attention_mask, word_ids = (
@@ -334,24 +288,16 @@ class BioNERTagger:
             word_ids=word_ids,
             return_dict=True,
         )
-        positions, continuation = self.model._crf_positions(
-            attention_mask, None, word_ids
-        )
+        positions, continuation = self.model._crf_positions(attention_mask, None, word_ids)
         emissions = output.logits.float()
         if continuation is not None:  # the "x" scheme, as in the model's forward
             is_x = torch.zeros(emissions.shape[-1], dtype=torch.bool, device=device)
             is_x[self._x_id] = True
-            forbidden = torch.where(
-                continuation.unsqueeze(-1), ~is_x, is_x
-            ) & positions.unsqueeze(-1)
+            forbidden = torch.where(continuation.unsqueeze(-1), ~is_x, is_x) & positions.unsqueeze(-1)
             emissions = emissions.masked_fill(forbidden, _FORBIDDEN_SCORE)
         marginals = self.model.crf.marginals(emissions, positions)
         tags = output.predictions
-        probabilities = (
-            marginals.gather(-1, tags.clamp(min=0).unsqueeze(-1))
-            .squeeze(-1)
-            .masked_fill(tags < 0, 0.0)
-        )
+        probabilities = marginals.gather(-1, tags.clamp(min=0).unsqueeze(-1)).squeeze(-1).masked_fill(tags < 0, 0.0)
         return tags.tolist(), probabilities.tolist()
 
 
@@ -374,9 +320,7 @@ class MultiTagger:
         overlaps: str = "keep",
     ):
         if overlaps not in OVERLAP_POLICIES:
-            raise ValueError(
-                f"overlaps={overlaps!r}, expected one of {OVERLAP_POLICIES}"
-            )
+            raise ValueError(f"overlaps={overlaps!r}, expected one of {OVERLAP_POLICIES}")
         named = dict(taggers) if isinstance(taggers, Mapping) else {}
         if not isinstance(taggers, Mapping):
             for tagger in taggers:
@@ -389,17 +333,13 @@ class MultiTagger:
         self.taggers = named
         self.overlaps = overlaps
 
-    def __call__(
-        self, texts: str | Iterable[str], *, progress: bool = False
-    ) -> list[Entity] | list[list[Entity]]:
+    def __call__(self, texts: str | Iterable[str], *, progress: bool = False) -> list[Entity] | list[list[Entity]]:
         documents, single = _check_texts(texts)
         sentences = _sentences_of(documents)
         forms = [[word.form for word in words] for _, words in sentences]
         results: list[list[Entity]] = [[] for _ in documents]
         for order, (name, tagger) in enumerate(self.taggers.items()):
-            for (index, words), word_tags in zip(
-                sentences, tagger.tag_words(forms, progress=progress), strict=True
-            ):
+            for (index, words), word_tags in zip(sentences, tagger.tag_words(forms, progress=progress), strict=True):
                 for entity in _entities(documents[index], words, word_tags):
                     results[index].append({**entity, "model": name, "_order": order})
         merged = [self._merge(entities) for entities in results]
@@ -430,10 +370,7 @@ class MultiTagger:
                         break
                     entity["overlapping"] = other["overlapping"] = True
         entities = sorted(entities, key=lambda e: (e["start"], e["end"], e["_order"]))
-        return [
-            {key: value for key, value in entity.items() if key != "_order"}
-            for entity in entities
-        ]
+        return [{key: value for key, value in entity.items() if key != "_order"} for entity in entities]
 
 
 __all__ = ["OVERLAP_POLICIES", "BioNERTagger", "Entity", "MultiTagger"]

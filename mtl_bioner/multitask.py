@@ -63,7 +63,10 @@ class MultiTaskModel(nn.Module):
     def _find_aliases(self) -> dict[str, str]:
         first_name: dict[int, str] = {}
         aliases = {}
-        for name, tensor in [*self.named_parameters(remove_duplicate=False), *self.named_buffers(remove_duplicate=False)]:
+        for name, tensor in [
+            *self.named_parameters(remove_duplicate=False),
+            *self.named_buffers(remove_duplicate=False),
+        ]:
             key = id(tensor)
             if key in first_name:
                 aliases[name] = first_name[key]
@@ -92,7 +95,9 @@ class MultiTaskModel(nn.Module):
         labels: torch.Tensor | None = None,
         word_ids: torch.Tensor | None = None,
     ):
-        return self.model_for(task)(input_ids=input_ids, attention_mask=attention_mask, labels=labels, word_ids=word_ids)
+        return self.model_for(task)(
+            input_ids=input_ids, attention_mask=attention_mask, labels=labels, word_ids=word_ids
+        )
 
 
 def single_model(tasks: list[str], model: XLNetForTokenClassificationCRF) -> MultiTaskModel:

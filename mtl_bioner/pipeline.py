@@ -30,6 +30,7 @@ from transformers.dynamic_module_utils import custom_object_save
 
 from .inference import BioNERTagger, Entity, _check_texts
 
+
 PIPELINE_TASK = "token-classification"
 
 
@@ -56,13 +57,9 @@ class XLNetCRFTokenClassificationPipeline(Pipeline):
     _load_video_processor = False
     _load_feature_extractor = False
 
-    def _sanitize_parameters(
-        self, max_seq_length: int | None = None, stride: int | None = None, **kwargs
-    ):
+    def _sanitize_parameters(self, max_seq_length: int | None = None, stride: int | None = None, **kwargs):
         if kwargs:
-            raise TypeError(
-                f"Unexpected argument(s) {sorted(kwargs)}; this pipeline accepts max_seq_length, stride"
-            )
+            raise TypeError(f"Unexpected argument(s) {sorted(kwargs)}; this pipeline accepts max_seq_length, stride")
         forward = {}
         if max_seq_length is not None:
             forward["max_seq_length"] = max_seq_length
@@ -79,16 +76,12 @@ class XLNetCRFTokenClassificationPipeline(Pipeline):
             stride=stride,
         )
 
-    def __call__(
-        self, inputs: str | Iterable[str], **kwargs
-    ) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+    def __call__(self, inputs: str | Iterable[str], **kwargs) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
         """Entities of one text, or one list per text: all sentences of all texts are batched together."""
         _, forward, _ = self._sanitize_parameters(**kwargs)
         documents, single = _check_texts(inputs)
         tagged = self._tagger(**{**self._forward_params, **forward})(documents)
-        results = [
-            [_as_pipeline_entity(entity) for entity in entities] for entities in tagged
-        ]
+        results = [[_as_pipeline_entity(entity) for entity in entities] for entities in tagged]
         return results[0] if single else results
 
     # The Pipeline interface, for callers that drive the steps themselves (`run_single`, iterators).
@@ -96,16 +89,12 @@ class XLNetCRFTokenClassificationPipeline(Pipeline):
         _check_texts([inputs])
         return {"text": inputs}
 
-    def _forward(
-        self, model_inputs: dict[str, Any], max_seq_length: int = 512, stride: int = 128
-    ) -> dict[str, Any]:
+    def _forward(self, model_inputs: dict[str, Any], max_seq_length: int = 512, stride: int = 128) -> dict[str, Any]:
         import torch
 
         # Pipeline.forward runs under inference_mode, in which the CRF marginals (autograd) cannot run.
         with torch.inference_mode(False), torch.no_grad():
-            return {
-                "entities": self._tagger(max_seq_length, stride)(model_inputs["text"])
-            }
+            return {"entities": self._tagger(max_seq_length, stride)(model_inputs["text"])}
 
     def postprocess(self, model_outputs: dict[str, Any], **_) -> list[dict[str, Any]]:
         return [_as_pipeline_entity(entity) for entity in model_outputs["entities"]]
@@ -130,9 +119,7 @@ def add_pipeline_code(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     config_path = folder / "config.json"
     if not config_path.is_file():
-        raise FileNotFoundError(
-            f"{folder} is not a checkpoint folder: config.json is missing"
-        )
+        raise FileNotFoundError(f"{folder} is not a checkpoint folder: config.json is missing")
     files = custom_object_save(XLNetCRFTokenClassificationPipeline, folder)
     config = json.loads(config_path.read_text(encoding="utf-8"))
     module = XLNetCRFTokenClassificationPipeline.__module__.rsplit(".", 1)[-1]
@@ -142,9 +129,7 @@ def add_pipeline_code(folder: str | os.PathLike) -> list[Path]:
             "pt": ["AutoModelForTokenClassification"],
         }
     }
-    config_path.write_text(
-        json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return [Path(file) for file in files]
 
 

@@ -58,10 +58,13 @@ def results_markdown(document: dict) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     ordered = sorted(document["rows"].items(), key=lambda item: _row_info(item[0])[0])
     previous_group = None
-    for key, row in ordered:
+    for _key, row in ordered:
         results = row["results"]
         best = max((results[m]["f1"] for m in methods if m in results), default=None)
-        cells = [GROUP_TITLES.get(row["group"], row["group"]) if row["group"] != previous_group else "", row["dataset"]]
+        cells = [
+            GROUP_TITLES.get(row["group"], row["group"]) if row["group"] != previous_group else "",
+            row["dataset"],
+        ]
         previous_group = row["group"]
         for method in methods:
             if method not in results:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+
 ZERO_WIDTH_JOINER = "\u200d"
 SENTENCE_END = frozenset(".!?")
 OPENING = frozenset("([{\"'\u2018\u201c")
@@ -88,9 +89,7 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Word]:
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     end = len(text) if end is None else end
     spans: list[list[int]] = []
-    current_kind = (
-        None  # kind of the open word: 'word', 'single' or None when no word is open
-    )
+    current_kind = None  # kind of the open word: 'word', 'single' or None when no word is open
     for index in range(start, end):
         char = text[index]
         kind = _kind(char)
@@ -100,9 +99,7 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Word]:
         if current_kind is not None and (
             kind == "glue"
             or (kind == "word" and current_kind == "word")
-            or (
-                kind == "word" and unicodedata.category(char)[0] == "M"
-            )  # a mark never starts a word
+            or (kind == "word" and unicodedata.category(char)[0] == "M")  # a mark never starts a word
             or text[index - 1] == ZERO_WIDTH_JOINER
         ):
             spans[-1][1] = index + 1
@@ -130,9 +127,7 @@ def _ends_sentence(text: str, words: list[Word], index: int) -> bool:
         # `e.g.` is tokenized `e . g .`: look two words back to see `e.g`.
         dotted = (
             f"{words[index - 3].form}.{previous}"
-            if index >= 3
-            and words[index - 2].form == "."
-            and words[index - 3].end == words[index - 2].start
+            if index >= 3 and words[index - 2].form == "." and words[index - 3].end == words[index - 2].start
             else previous
         )
         if (

@@ -80,7 +80,11 @@ class MultiTaskTrainer(Trainer):
         self.eval_split = eval_split
         self.sampling_temperature = sampling_temperature
         self.layerwise_lr_decay = layerwise_lr_decay
-        train_parts = [task.train.add_column("task", [name] * len(task.train)) for name, task in tasks.items() if task.train is not None]
+        train_parts = [
+            task.train.add_column("task", [name] * len(task.train))
+            for name, task in tasks.items()
+            if task.train is not None
+        ]
         train_dataset = datasets.concatenate_datasets(train_parts) if train_parts else None
         # Declared so Trainer accepts an eval_strategy; `evaluate` reads words and windows from `tasks` itself.
         eval_dataset = {name: task.windows[eval_split] for name, task in tasks.items() if eval_split in task.windows}
@@ -102,7 +106,11 @@ class MultiTaskTrainer(Trainer):
         if self.args.train_sampling_strategy == "group_by_length":
             lengths = [len(ids) for ids in dataset["input_ids"]]
         sampler = TaskBatchSampler(
-            dataset["task"], self._train_batch_size, temperature=self.sampling_temperature, seed=self.args.seed, lengths=lengths
+            dataset["task"],
+            self._train_batch_size,
+            temperature=self.sampling_temperature,
+            seed=self.args.seed,
+            lengths=lengths,
         )
         loader = DataLoader(
             dataset,
@@ -181,7 +189,9 @@ class MultiTaskTrainer(Trainer):
         for task in self.tasks:
             scores = entity_scores(self.gold_words(task, split), self.predict_words(task, split))
             metrics.update({f"{metric_key_prefix}_{task}_{key}": value for key, value in scores.items()})
-        metrics[f"{metric_key_prefix}_f1"] = sum(metrics[f"{metric_key_prefix}_{t}_f1"] for t in self.tasks) / len(self.tasks)
+        metrics[f"{metric_key_prefix}_f1"] = sum(metrics[f"{metric_key_prefix}_{t}_f1"] for t in self.tasks) / len(
+            self.tasks
+        )
         if self.state.epoch is not None:
             metrics["epoch"] = self.state.epoch
         self.log(metrics)
@@ -209,7 +219,9 @@ def mean_and_sd(values: list[float]) -> tuple[float, float]:
     return mean, sd
 
 
-def write_predictions(path: str | os.PathLike, tokens: list[list[str]], gold: list[list[str]], predicted: list[list[str]]) -> None:
+def write_predictions(
+    path: str | os.PathLike, tokens: list[list[str]], gold: list[list[str]], predicted: list[list[str]]
+) -> None:
     """One JSON object per sentence: tokens, gold and predicted word-level tags (read by `mtl_bioner.analysis`)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:

@@ -14,6 +14,7 @@ import pytest
 from data_scripts.crichton import CORPUS_TYPES, SPLIT_FILES
 from data_scripts.train_tokenizer import train_xlnet_tokenizer
 
+
 DEFAULT_DATA_DIR = Path("/work/shared/data/crichton")
 
 TINY_SENTENCES = [

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import run_ner_mtl  # noqa: E402

@@ -23,9 +23,7 @@ class FakeHub:
 
     def __init__(self, storage_dir: str | Path):
         self.storage = Path(storage_dir)
-        self.repos: dict[
-            str, dict
-        ] = {}  # repo_id -> create_repo body (e.g. {"private": true, ...})
+        self.repos: dict[str, dict] = {}  # repo_id -> create_repo body (e.g. {"private": true, ...})
         self.requests: list[dict] = []  # method, path, authorization of every request
         self.unknown: list[str] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -93,11 +91,7 @@ class FakeHub:
                     )
                 if parts[:2] == ["api", "validate-yaml"]:
                     return self._send(200, {"errors": [], "warnings": []})
-                if (
-                    parts[:2] == ["api", "models"]
-                    and len(parts) >= 6
-                    and parts[4] == "preupload"
-                ):
+                if parts[:2] == ["api", "models"] and len(parts) >= 6 and parts[4] == "preupload":
                     files = json.loads(body).get("files", [])
                     return self._send(
                         200,
@@ -112,11 +106,7 @@ class FakeHub:
                             ]
                         },
                     )
-                if (
-                    parts[:2] == ["api", "models"]
-                    and len(parts) >= 6
-                    and parts[4] == "commit"
-                ):
+                if parts[:2] == ["api", "models"] and len(parts) >= 6 and parts[4] == "commit":
                     repo_id = f"{parts[2]}/{parts[3]}"
                     for line in body.decode().splitlines():
                         item = json.loads(line)

@@ -16,6 +16,7 @@ import torch
 from conftest import tiny_crf_config
 from data_fixtures import TINY_SENTENCES
 
+
 # Words tagged as diseases in the toy training data: single words and two-word mentions.
 DISEASE_WORDS = {"cancer": "B", "polyposis": "B", "tumour": "B", "hypertensive": "B"}
 DISEASE_BIGRAMS = {
@@ -56,17 +57,13 @@ def train_tiny_model(tokenizer, steps: int = 25, seed: int = 0, **config_overrid
     for index, sentence in enumerate(dict.fromkeys(TINY_SENTENCES)):
         words = sentence.split()
         tags = [config.label2id[tag] for tag in toy_tags(words)]
-        windows += encode_sentence(
-            words, tokenizer, tags, sentence_id=index, max_seq_length=64, stride=8
-        )
+        windows += encode_sentence(words, tokenizer, tags, sentence_id=index, max_seq_length=64, stride=8)
     batch = DataCollatorForWordCRF(tokenizer)(windows)
     batch.pop("sentence_id")
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     model.train()
     threads = torch.get_num_threads()
-    torch.set_num_threads(
-        1
-    )  # tiny matrices: extra threads only add contention on a shared machine
+    torch.set_num_threads(1)  # tiny matrices: extra threads only add contention on a shared machine
     try:
         for _ in range(steps):
             optimizer.zero_grad()

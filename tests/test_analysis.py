@@ -342,7 +342,12 @@ def fake_registry_env(tmp_path):
 def run_cli(args, env, cwd):
     return subprocess.run(
         [sys.executable, "-m", "mtl_bioner.analysis", *args],
-        env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=True,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     ).stdout
 
 

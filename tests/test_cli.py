@@ -11,6 +11,7 @@ from tagger_fixtures import TOY_TEXT
 from mtl_bioner.cli import main
 from mtl_bioner.inference import BioNERTagger
 
+
 pytest_plugins = ["data_fixtures", "tagger_fixtures"]
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
@@ -34,16 +35,9 @@ def test_text_and_lines_to_jsonl(tiny_model_dir, tagger, tmp_path, capsys):
     source = tmp_path / "doc.txt"
     source.write_text(TOY_TEXT, encoding="utf-8")
     (record,) = [
-        json.loads(line)
-        for line in run(
-            ["--model", str(tiny_model_dir), "--input", str(source)], capsys
-        ).splitlines()
+        json.loads(line) for line in run(["--model", str(tiny_model_dir), "--input", str(source)], capsys).splitlines()
     ]
-    assert (
-        record["id"] == "doc"
-        and record["entities"] == tagger(TOY_TEXT)
-        and record["entities"]
-    )
+    assert record["id"] == "doc" and record["entities"] == tagger(TOY_TEXT) and record["entities"]
 
     lines = ["ovarian cancer in families", "", "no entity here", TITLE]
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -63,9 +57,7 @@ def test_text_and_lines_to_jsonl(tiny_model_dir, tagger, tmp_path, capsys):
         ],
         capsys,
     )
-    records = [
-        json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()
-    ]
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in records] == ["1", "3", "4"]
     for record in records:
         text = lines[int(record["id"]) - 1]
@@ -75,9 +67,7 @@ def test_text_and_lines_to_jsonl(tiny_model_dir, tagger, tmp_path, capsys):
 def test_jsonl_to_bioc(tiny_model_dir, tmp_path, capsys):
     source = tmp_path / "docs.jsonl"
     documents = [{"id": "a", "text": TOY_TEXT}, {"text": "😀 ovarian cancer"}]
-    source.write_text(
-        "\n".join(json.dumps(d) for d in documents) + "\n", encoding="utf-8"
-    )
+    source.write_text("\n".join(json.dumps(d) for d in documents) + "\n", encoding="utf-8")
     collection = json.loads(
         run(
             [
@@ -92,12 +82,7 @@ def test_jsonl_to_bioc(tiny_model_dir, tmp_path, capsys):
         )
     )
     assert [d["id"] for d in collection["documents"]] == ["a", "2"]
-    annotations = [
-        a
-        for d in collection["documents"]
-        for p in d["passages"]
-        for a in p["annotations"]
-    ]
+    annotations = [a for d in collection["documents"] for p in d["passages"] for a in p["annotations"]]
     assert annotations
     for document, original in zip(collection["documents"], documents):
         (passage,) = document["passages"]
@@ -105,10 +90,7 @@ def test_jsonl_to_bioc(tiny_model_dir, tmp_path, capsys):
         for annotation in passage["annotations"]:
             (location,) = annotation["locations"]
             start = location["offset"] - passage["offset"]
-            assert (
-                passage["text"][start : start + location["length"]]
-                == annotation["text"]
-            )
+            assert passage["text"][start : start + location["length"]] == annotation["text"]
 
 
 def test_pubtator_round_trip(tiny_model_dir, tmp_path, capsys):
@@ -139,14 +121,8 @@ def test_pubtator_round_trip(tiny_model_dir, tmp_path, capsys):
     annotations = [line.split("\t") for line in lines[2:]]
     assert annotations
     for pmid, start, end, text, entity_type in annotations:
-        assert (
-            pmid == "123"
-            and document[int(start) : int(end)] == text
-            and entity_type == "Disease"
-        )
-    assert any(
-        int(start) > len(TITLE) for _, start, *_ in annotations
-    )  # abstract offsets are shifted
+        assert pmid == "123" and document[int(start) : int(end)] == text and entity_type == "Disease"
+    assert any(int(start) > len(TITLE) for _, start, *_ in annotations)  # abstract offsets are shifted
 
 
 def test_stdin_to_stdout_as_a_module(tiny_model_dir, tmp_path):
@@ -177,17 +153,9 @@ def test_stdin_to_stdout_as_a_module(tiny_model_dir, tmp_path):
 
 def test_clear_errors(tiny_model_dir, tmp_path, capsys):
     source = tmp_path / "bad.jsonl"
-    source.write_text(
-        '{"id": 1, "text": "fine"}\n{"id": 2, "body": "no text"}\n', encoding="utf-8"
-    )
-    assert (
-        main(["--model", str(tiny_model_dir), "--input", str(source), "--no_progress"])
-        == 1
-    )
-    assert (
-        'bad, line 2: expected an object with a string "text" field'
-        in capsys.readouterr().err
-    )
+    source.write_text('{"id": 1, "text": "fine"}\n{"id": 2, "body": "no text"}\n', encoding="utf-8")
+    assert main(["--model", str(tiny_model_dir), "--input", str(source), "--no_progress"]) == 1
+    assert 'bad, line 2: expected an object with a string "text" field' in capsys.readouterr().err
     source.write_text("not pubtator\n", encoding="utf-8")
     assert (
         main(

@@ -124,16 +124,20 @@ def test_gradients_equal_brute_force():
         positions = mask[row].nonzero().flatten().tolist()
         if not positions:
             continue
+
         def score(path):
             value = reference.start_transitions[path[0]] + reference.end_transitions[path[-1]]
             value = value + sum(em64[row, p, k] for p, k in zip(positions, path))
             return value + sum(reference.transitions[a, b] for a, b in zip(path, path[1:]))
+
         all_scores = torch.stack([score(path) for path in itertools.product(range(3), repeat=len(positions))])
         total = total + torch.logsumexp(all_scores, 0) - score(tags[row, positions].tolist())
     total.backward()
     torch.testing.assert_close(emissions.grad.double(), em64.grad, atol=1e-5, rtol=1e-4)
     for name in ("start_transitions", "end_transitions", "transitions"):
-        torch.testing.assert_close(getattr(crf, name).grad.double(), getattr(reference, name).grad, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(
+            getattr(crf, name).grad.double(), getattr(reference, name).grad, atol=1e-5, rtol=1e-4
+        )
 
 
 def test_finite_differences_in_float32():
@@ -193,7 +197,8 @@ def test_left_padding_and_holes_equal_compacted_right_padding():
         compact_tags[row, :n] = tags[row, positions]
         compact_mask[row, :n] = True
     torch.testing.assert_close(
-        crf(emissions, tags, mask, reduction="none"), crf(compact_emissions, compact_tags, compact_mask, reduction="none")
+        crf(emissions, tags, mask, reduction="none"),
+        crf(compact_emissions, compact_tags, compact_mask, reduction="none"),
     )
     decoded, compact_decoded = crf.decode(emissions, mask), crf.decode(compact_emissions, compact_mask)
     for row in range(batch):

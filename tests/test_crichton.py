@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from data_fixtures import raw_sentences
+
 from data_scripts import crichton
 from data_scripts.crichton import (
     CORPUS_TYPES,
@@ -19,6 +19,7 @@ from data_scripts.crichton import (
     label_names,
     load_corpus,
 )
+
 
 pytest_plugins = ["data_fixtures"]
 

@@ -13,6 +13,7 @@ from tagger_fixtures import TOY_TEXT
 from mtl_bioner.hub import build_model_card, stage_export
 from mtl_bioner.inference import BioNERTagger
 
+
 pytest_plugins = ["data_fixtures", "tagger_fixtures"]
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
@@ -67,15 +68,9 @@ def test_model_card(run_dir):
         "NCBI-disease",
         repo_id="org/m-NCBI-disease",
     )
-    metrics = {
-        m["type"]: m["value"]
-        for m in card.data.to_dict()["model-index"][0]["results"][0]["metrics"]
-    }
+    metrics = {m["type"]: m["value"] for m in card.data.to_dict()["model-index"][0]["results"][0]["metrics"]}
     assert metrics == {"precision": 0.8812, "recall": 0.8934, "f1": 0.8873}
-    assert (
-        card.data.base_model == "xlnet/xlnet-base-cased"
-        and card.data.pipeline_tag == "token-classification"
-    )
+    assert card.data.base_model == "xlnet/xlnet-base-cased" and card.data.pipeline_tag == "token-classification"
     text = str(card)
     for expected in (
         "MTL-LS 0.50",
@@ -95,9 +90,7 @@ def test_model_card(run_dir):
     ):
         assert expected in text, expected
     # No scores for this dataset: the card says so and carries no model-index.
-    card = build_model_card(
-        run_dir / "export" / "BioNLP13CG-chem", run_dir, "BioNLP13CG-chem"
-    )
+    card = build_model_card(run_dir / "export" / "BioNLP13CG-chem", run_dir, "BioNLP13CG-chem")
     assert "model-index" not in card.data.to_dict() and "No test scores" in str(card)
 
 
@@ -156,20 +149,12 @@ def test_push_run_to_fake_hub(run_dir, tiny_model_dir, tmp_path):
         "org/xlnet-crf-NCBI-disease",
         "org/xlnet-crf-BioNLP13CG-chem",
     }
-    assert all(
-        request.get("visibility") == "private" or request.get("private")
-        for request in hub.repos.values()
-    )
-    assert {
-        r["authorization"] for r in hub.requests if r["path"].startswith("/api/models/")
-    } == {f"Bearer {TOKEN}"}
+    assert all(request.get("visibility") == "private" or request.get("private") for request in hub.repos.values())
+    assert {r["authorization"] for r in hub.requests if r["path"].startswith("/api/models/")} == {f"Bearer {TOKEN}"}
     assert not [u for u in hub.unknown if "agent-harnesses" not in u]
 
     pushed = storage / "org" / "xlnet-crf-NCBI-disease"
     assert not list(pushed.glob("*.bin"))
     expected = BioNERTagger.from_pretrained(tiny_model_dir, device="cpu")(TOY_TEXT)
-    assert (
-        expected
-        and BioNERTagger.from_pretrained(pushed, device="cpu")(TOY_TEXT) == expected
-    )
+    assert expected and BioNERTagger.from_pretrained(pushed, device="cpu")(TOY_TEXT) == expected
     assert "model-index" in (pushed / "README.md").read_text()

@@ -10,6 +10,7 @@ from tagger_fixtures import TOY_TEXT
 from mtl_bioner.inference import _FORBIDDEN_SCORE, BioNERTagger, MultiTagger, _entities
 from mtl_bioner.text import Word, model_form, split_sentences, tokenize
 
+
 pytest_plugins = ["data_fixtures", "tagger_fixtures"]
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
@@ -50,21 +51,12 @@ def test_words_round_trip_offsets(text):
     previous_end = 0
     for word in words:
         span = text[word.start : word.end]
-        assert (
-            word.start >= previous_end
-            and span
-            and not span[0].isspace()
-            and not any(c.isspace() for c in span)
-        )
+        assert word.start >= previous_end and span and not span[0].isspace() and not any(c.isspace() for c in span)
         assert word.form == model_form(span) and word.form
         previous_end = word.end
     # Everything between words is whitespace or stray invisible characters.
     covered = set().union(*(range(w.start, w.end) for w in words)) if words else set()
-    assert all(
-        text[i].isspace() or model_form(text[i]) == ""
-        for i in range(len(text))
-        if i not in covered
-    )
+    assert all(text[i].isspace() or model_form(text[i]) == "" for i in range(len(text)) if i not in covered)
 
 
 def test_tokenization_follows_the_corpora():
@@ -111,21 +103,15 @@ def test_entity_offsets_are_exact(tagger, text):
 
 def test_finds_entities_and_batches_consistently(tagger, tiny_model_dir):
     entities = tagger(TOY_TEXT)
-    assert "ovarian cancer" in [e["text"] for e in entities] and {
-        e["type"] for e in entities
-    } == {"Disease"}
+    assert "ovarian cancer" in [e["text"] for e in entities] and {e["type"] for e in entities} == {"Disease"}
     batched = tagger(AWKWARD_TEXTS)
-    one_by_one = BioNERTagger.from_pretrained(
-        tiny_model_dir, device="cpu", batch_size=1
-    )
+    one_by_one = BioNERTagger.from_pretrained(tiny_model_dir, device="cpu", batch_size=1)
     for text, got in zip(AWKWARD_TEXTS, batched, strict=True):
         expected = one_by_one(text)
         assert [(e["start"], e["end"], e["type"]) for e in got] == [
             (e["start"], e["end"], e["type"]) for e in expected
         ]
-        assert [e["score"] for e in got] == pytest.approx(
-            [e["score"] for e in expected], abs=1e-4
-        )
+        assert [e["score"] for e in got] == pytest.approx([e["score"] for e in expected], abs=1e-4)
 
 
 def test_invisible_characters_do_not_change_predictions(tagger):
@@ -135,18 +121,12 @@ def test_invisible_characters_do_not_change_predictions(tagger):
     assert "ovarian cancer" in [e["text"] for e in expected]
     assert "ovar\u00adian can\u200bcer" in [e["text"] for e in got]
     assert [model_form(e["text"]) for e in got] == [e["text"] for e in expected]
-    assert [e["score"] for e in got] == pytest.approx(
-        [e["score"] for e in expected], abs=1e-5
-    )
+    assert [e["score"] for e in got] == pytest.approx([e["score"] for e in expected], abs=1e-5)
 
 
 def test_long_sentences_are_windowed(tiny_model_dir):
-    small = BioNERTagger.from_pretrained(
-        tiny_model_dir, device="cpu", max_seq_length=16, stride=4
-    )
-    text = " , ".join(
-        ["familial breast and ovarian cancer"] * 20
-    )  # one 180-word sentence, many windows
+    small = BioNERTagger.from_pretrained(tiny_model_dir, device="cpu", max_seq_length=16, stride=4)
+    text = " , ".join(["familial breast and ovarian cancer"] * 20)  # one 180-word sentence, many windows
     entities = small(text)
     check_entities(text, entities)
     assert sum(e["text"] == "ovarian cancer" for e in entities) >= 15
@@ -191,9 +171,7 @@ def test_scores_are_crf_marginals(tagger):
     assert [tagger.id2label[t] for t in best] == [label for label, _ in tagged]
     for index, (label, probability) in enumerate(tagged):
         tag = tagger.model.config.label2id[label]
-        expected = sum(
-            float(p) for path, p in zip(paths, probabilities) if path[index] == tag
-        )
+        expected = sum(float(p) for path, p in zip(paths, probabilities) if path[index] == tag)
         assert probability == pytest.approx(expected, abs=1e-4)
 
 
@@ -229,9 +207,7 @@ def test_bio_and_bioes_decoding():
         ("S-Gene", 1.0),
         ("E-Gene", 1.0),
     ]
-    assert [
-        (e["text"], e["type"], e["score"]) for e in _entities(text, words, tags)
-    ] == [
+    assert [(e["text"], e["type"], e["score"]) for e in _entities(text, words, tags)] == [
         ("a b", "Gene", 0.75),
         ("c", "Chem", 1.0),
         ("e", "Gene", 1.0),
@@ -245,17 +221,13 @@ def test_multi_tagger_overlap_policies(tagger):
     assert len(keep) == 2 * len(single) and all(e["overlapping"] for e in keep)
     assert {e["model"] for e in keep} == {"a", "b"}
     resolved = MultiTagger({"a": tagger, "b": tagger}, overlaps="resolve")(TOY_TEXT)
-    assert [(e["start"], e["end"], e["model"]) for e in resolved] == [
-        (e["start"], e["end"], "a") for e in single
-    ]
+    assert [(e["start"], e["end"], e["model"]) for e in resolved] == [(e["start"], e["end"], "a") for e in single]
     with pytest.raises(ValueError, match="overlaps"):
         MultiTagger([tagger], overlaps="union")
 
 
 def test_from_pretrained_with_several_paths(tiny_model_dir):
-    multi = BioNERTagger.from_pretrained(
-        [tiny_model_dir, tiny_model_dir], device="cpu", overlaps="resolve"
-    )
+    multi = BioNERTagger.from_pretrained([tiny_model_dir, tiny_model_dir], device="cpu", overlaps="resolve")
     assert isinstance(multi, MultiTagger) and len(multi.taggers) == 2
     check_entities(TOY_TEXT, multi(TOY_TEXT))
 

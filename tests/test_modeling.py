@@ -6,10 +6,10 @@ import sys
 
 import pytest
 import torch
-
 from conftest import tiny_crf_config
-from modeling_xlnet_crf import TokenClassifierCRFOutput, XLNetCRFConfig, XLNetForTokenClassificationCRF
 from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
+
+from modeling_xlnet_crf import TokenClassifierCRFOutput, XLNetCRFConfig, XLNetForTokenClassificationCRF
 
 
 def sentence_batch(pad_side, label_scheme="first", x_id=None):
@@ -35,8 +35,10 @@ def sentence_batch(pad_side, label_scheme="first", x_id=None):
     batch = {"input_ids": [], "attention_mask": [], "labels": [], "word_ids": []}
     for ids, labels, word_ids in rows:
         padding = width - len(ids)
+
         def pad_row(values, fill):
             return [fill] * padding + values if pad_side == "left" else values + [fill] * padding
+
         batch["input_ids"].append(pad_row(ids, pad))
         batch["attention_mask"].append(pad_row([1] * len(ids), 0))
         batch["labels"].append(pad_row(labels, -100))
@@ -69,7 +71,9 @@ def test_left_and_right_padding_give_the_same_loss_and_predictions(label_scheme)
         batch = sentence_batch(side, label_scheme, x_id)
         with torch.no_grad():
             with_labels = model(**batch)
-            without_labels = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], word_ids=batch["word_ids"])
+            without_labels = model(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], word_ids=batch["word_ids"]
+            )
         assert isinstance(with_labels, TokenClassifierCRFOutput)
         assert torch.equal(with_labels.predictions, without_labels.predictions)
         # Predictions sit exactly where word labels sit: first pieces only, -100 elsewhere.
@@ -147,13 +151,15 @@ def test_trust_remote_code_loads_in_a_process_that_never_imported_the_package(tm
 import json, sys, torch
 from transformers import AutoModelForTokenClassification
 assert "modeling_xlnet_crf" not in sys.modules
-model = AutoModelForTokenClassification.from_pretrained({str(tmp_path / 'checkpoint')!r}, trust_remote_code=True).eval()
+model = AutoModelForTokenClassification.from_pretrained({str(tmp_path / "checkpoint")!r}, trust_remote_code=True).eval()
 batch = {{k: torch.tensor(v) for k, v in json.loads(sys.argv[1]).items()}}
 with torch.no_grad():
     print(json.dumps([type(model).__module__.startswith("transformers_modules"), model(**batch).predictions.tolist()]))
 """
     payload = json.dumps({k: v.tolist() for k, v in batch.items()})
-    result = subprocess.run([sys.executable, "-c", script, payload], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script, payload], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     remote, predictions = json.loads(result.stdout.strip().splitlines()[-1])
     assert remote and predictions == expected

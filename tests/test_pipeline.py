@@ -13,6 +13,7 @@ from transformers import pipeline
 from mtl_bioner.inference import BioNERTagger
 from mtl_bioner.pipeline import XLNetCRFTokenClassificationPipeline, add_pipeline_code
 
+
 pytest_plugins = ["data_fixtures", "tagger_fixtures"]
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
@@ -36,9 +37,7 @@ def assert_same(got, expected):
     assert [{k: v for k, v in e.items() if k != "score"} for e in got] == [
         {k: v for k, v in e.items() if k != "score"} for e in expected
     ]
-    assert [e["score"] for e in got] == pytest.approx(
-        [e["score"] for e in expected], abs=1e-5
-    )
+    assert [e["score"] for e in got] == pytest.approx([e["score"] for e in expected], abs=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +74,7 @@ def test_pipeline_class_matches_tagger(pipeline_dir, expected):
     for entities, reference in zip(got, expected, strict=True):
         assert_same(entities, reference)
     assert_same(ner(TOY_TEXT), expected[0])
-    assert_same(
-        ner.run_single(TEXTS[2], {}, {}, {}), expected[2]
-    )  # the Pipeline step interface
+    assert_same(ner.run_single(TEXTS[2], {}, {}, {}), expected[2])  # the Pipeline step interface
     with pytest.raises(TypeError, match="aggregation_strategy"):
         ner(TOY_TEXT, aggregation_strategy="simple")
 
@@ -114,13 +111,9 @@ print("\\nRESULT", json.dumps({{"refused": refused, "class": type(ner).__name__,
         timeout=120,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    (line,) = [
-        line for line in completed.stdout.splitlines() if line.startswith("RESULT ")
-    ]
+    (line,) = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
     report = json.loads(line[len("RESULT ") :])
-    assert report["refused"], (
-        "without trust_remote_code the custom pipeline must be refused"
-    )
+    assert report["refused"], "without trust_remote_code the custom pipeline must be refused"
     assert report["class"] == "XLNetCRFTokenClassificationPipeline"
     assert report["model"].startswith("transformers_modules.")
     for entities, reference in zip(report["result"], expected, strict=True):

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from data_fixtures import raw_sentences
+
 from data_scripts.crichton import CORPUS_TYPES, CorpusUnavailableError
 from data_scripts.registry import (
     GROUPS,
@@ -16,6 +16,7 @@ from data_scripts.registry import (
     row_label_names,
     rows_in_group,
 )
+
 
 pytest_plugins = ["data_fixtures"]
 

@@ -10,10 +10,10 @@ from collections import Counter
 import pytest
 import safetensors.torch
 import torch
+from conftest import ROOT, tiny_crf_config
 from transformers import AutoModelForTokenClassification, TrainerCallback
 
 import run_ner_mtl
-from conftest import ROOT, tiny_crf_config
 from modeling_xlnet_crf import XLNetForTokenClassificationCRF
 from mtl_bioner.alignment import encode_sentence, reassemble
 from mtl_bioner.collator import DataCollatorForWordCRF
@@ -39,7 +39,9 @@ def toy_batch(seed=0, batch=3, length=9):
 def sliced(rate=0.5, n_layer=4):
     torch.manual_seed(0)
     xc = XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=n_layer))
-    return layer_sliced(["A", "B"], lambda task: XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=n_layer)), rate, xc), xc
+    return layer_sliced(
+        ["A", "B"], lambda task: XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=n_layer)), rate, xc
+    ), xc
 
 
 def test_layer_slicing_shares_one_set_of_parameters():
@@ -66,7 +68,10 @@ def test_layer_slicing_shares_one_set_of_parameters():
             parameter.zero_()
     fresh.load_state_dict(state)
     torch.testing.assert_close(fresh.models["B"].transformer.layer[0].ff.layer_1.weight, a.layer[0].ff.layer_1.weight)
-    assert fresh.models["A"].transformer.layer[0].ff.layer_1.weight.data_ptr() == fresh.models["B"].transformer.layer[0].ff.layer_1.weight.data_ptr()
+    assert (
+        fresh.models["A"].transformer.layer[0].ff.layer_1.weight.data_ptr()
+        == fresh.models["B"].transformer.layer[0].ff.layer_1.weight.data_ptr()
+    )
     assert shared_layer_count(4, 0.0) == 0 and shared_layer_count(4, 1.0) == 4
     with pytest.raises(ValueError, match="slicing_rate"):
         shared_layer_count(4, 1.5)
@@ -78,7 +83,9 @@ def test_a_batch_of_one_task_leaves_the_other_tasks_head_and_top_layers_untouche
     container(task="A", **toy_batch()).loss.backward()
     a, b = container.models["A"], container.models["B"]
     for name, parameter in b.named_parameters():
-        shared = name.startswith(("transformer.word_embedding", "transformer.mask_emb", "transformer.layer.0.", "transformer.layer.1."))
+        shared = name.startswith(
+            ("transformer.word_embedding", "transformer.mask_emb", "transformer.layer.0.", "transformer.layer.1.")
+        )
         if shared:
             continue
         assert parameter.grad is None or not parameter.grad.any(), name
@@ -105,8 +112,10 @@ def test_layerwise_learning_rates():
     model = XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=4))
     groups = layerwise_parameter_groups(model, 1e-3, 0.5)
     rate_of = {id(p): group["lr"] for group in groups for p in group["params"]}
+
     def rate(parameter):
         return rate_of[id(parameter)]
+
     layers = model.transformer.layer
     assert rate(layers[3].ff.layer_1.weight) == pytest.approx(1e-3)
     assert rate(layers[2].rel_attn.q) == pytest.approx(5e-4)
@@ -141,8 +150,10 @@ def test_task_batch_sampler_yields_full_single_task_batches():
 def test_length_grouped_batches_cut_padding():
     lengths = [(7 * i) % 97 + 3 for i in range(400)]
     tasks = ["a"] * 300 + ["b"] * 100
+
     def padding(sampler):
         return sum(max(lengths[i] for i in batch) * len(batch) - sum(lengths[i] for i in batch) for batch in sampler)
+
     grouped = TaskBatchSampler(tasks, 8, seed=0, lengths=lengths)
     plain = TaskBatchSampler(tasks, 8, seed=0)
     assert {i for batch in grouped for i in batch} == set(range(400))
@@ -152,11 +163,40 @@ def test_length_grouped_batches_cut_padding():
 
 def run_arguments(output_dir, corpora, tokenizer_dir, mode, *extra):
     return [
-        "--mode", mode, "--datasets", ",".join(TASKS), "--data_dir", str(corpora), "--tokenizer_name", str(tokenizer_dir),
-        "--config_overrides", "n_layer=2,d_model=32,n_head=2,d_inner=64", "--max_seq_length", "24", "--stride", "6",
-        "--output_dir", str(output_dir), "--num_train_epochs", "2", "--per_device_train_batch_size", "4",
-        "--per_device_eval_batch_size", "8", "--save_steps", "4", "--learning_rate", "2e-3", "--use_cpu",
-        "--report_to", "none", "--disable_tqdm", "true", "--seed", "3", *extra,
+        "--mode",
+        mode,
+        "--datasets",
+        ",".join(TASKS),
+        "--data_dir",
+        str(corpora),
+        "--tokenizer_name",
+        str(tokenizer_dir),
+        "--config_overrides",
+        "n_layer=2,d_model=32,n_head=2,d_inner=64",
+        "--max_seq_length",
+        "24",
+        "--stride",
+        "6",
+        "--output_dir",
+        str(output_dir),
+        "--num_train_epochs",
+        "2",
+        "--per_device_train_batch_size",
+        "4",
+        "--per_device_eval_batch_size",
+        "8",
+        "--save_steps",
+        "4",
+        "--learning_rate",
+        "2e-3",
+        "--use_cpu",
+        "--report_to",
+        "none",
+        "--disable_tqdm",
+        "true",
+        "--seed",
+        "3",
+        *extra,
     ]
 
 
@@ -178,7 +218,11 @@ def predict_with_export(export_dir, sentences):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(export_dir)
-    windows = [w for i, tokens in enumerate(sentences) for w in encode_sentence(tokens, tokenizer, max_seq_length=24, stride=6, sentence_id=i)]
+    windows = [
+        w
+        for i, tokens in enumerate(sentences)
+        for w in encode_sentence(tokens, tokenizer, max_seq_length=24, stride=6, sentence_id=i)
+    ]
     batch = DataCollatorForWordCRF(tokenizer)(windows)
     sentence_ids = batch.pop("sentence_id").tolist()
     with torch.no_grad():
@@ -189,12 +233,30 @@ def predict_with_export(export_dir, sentences):
 
 def test_every_mode_end_to_end(tmp_path, mtl_xc_run, fixture_corpora, fixture_tokenizer_dir):
     results_dir = tmp_path / "results"
-    run(run_arguments(tmp_path / "stl", fixture_corpora, fixture_tokenizer_dir, "stl", "--results_dir", str(results_dir)))
-    run(run_arguments(tmp_path / "ls", fixture_corpora, fixture_tokenizer_dir, "mtl-ls", "--slicing_rate", "0.5",
-                      "--mtl_xc_checkpoint", str(mtl_xc_run), "--results_dir", str(results_dir), "--do_analysis"))
+    run(
+        run_arguments(
+            tmp_path / "stl", fixture_corpora, fixture_tokenizer_dir, "stl", "--results_dir", str(results_dir)
+        )
+    )
+    run(
+        run_arguments(
+            tmp_path / "ls",
+            fixture_corpora,
+            fixture_tokenizer_dir,
+            "mtl-ls",
+            "--slicing_rate",
+            "0.5",
+            "--mtl_xc_checkpoint",
+            str(mtl_xc_run),
+            "--results_dir",
+            str(results_dir),
+            "--do_analysis",
+        )
+    )
     # The MTL-XC run wrote its results to its own folder; merge them in as a user running into one folder would.
     xc = json.loads((mtl_xc_run / "results.json").read_text())
     from mtl_bioner.results import merge_results
+
     document = merge_results(results_dir, "MTL-XC", {k: v["results"]["MTL-XC"] for k, v in xc["rows"].items()})
     assert set(document["rows"]) == set(TASKS)
     for row in document["rows"].values():
@@ -209,7 +271,9 @@ def test_every_mode_end_to_end(tmp_path, mtl_xc_run, fixture_corpora, fixture_to
             lines = [json.loads(line) for line in (run_dir / "predictions" / f"{task}.jsonl").read_text().splitlines()]
             assert len(lines) == 10
             # The standalone export predicts exactly what the multi-task model predicted for that dataset.
-            assert predict_with_export(run_dir / "export" / task, [line["tokens"] for line in lines]) == [line["pred"] for line in lines]
+            assert predict_with_export(run_dir / "export" / task, [line["tokens"] for line in lines]) == [
+                line["pred"] for line in lines
+            ]
             assert config["train_sets"][task] == ([task] if config["mode"] == "stl" else TASKS)
     own = json.loads((tmp_path / "ls" / "results.json").read_text())  # each run folder keeps its own scores too
     assert set(own["rows"]) == set(TASKS) and all(set(r["results"]) == {"MTL-LS 0.50"} for r in own["rows"].values())
@@ -233,9 +297,22 @@ def test_resume_after_a_kill_ends_with_the_same_weights(tmp_path, fixture_corpor
     extra = ("--config_overrides", "n_layer=2,d_model=32,n_head=2,d_inner=64,dropout=0.2")
     run(run_arguments(tmp_path / "straight", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra))
     with pytest.raises(KeyboardInterrupt):
-        run(run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra), callbacks=[KillAfterStep(8)])
+        run(
+            run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra),
+            callbacks=[KillAfterStep(8)],
+        )
     assert (tmp_path / "killed" / "checkpoint-8").is_dir() and not (tmp_path / "killed" / "export").exists()
-    run(run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra, "--resume_from_checkpoint", "True"))
+    run(
+        run_arguments(
+            tmp_path / "killed",
+            fixture_corpora,
+            fixture_tokenizer_dir,
+            "mtl-xc",
+            *extra,
+            "--resume_from_checkpoint",
+            "True",
+        )
+    )
     for task in TASKS:
         straight = safetensors.torch.load_file(str(tmp_path / "straight" / "export" / task / "model.safetensors"))
         resumed = safetensors.torch.load_file(str(tmp_path / "killed" / "export" / task / "model.safetensors"))
@@ -255,7 +332,13 @@ def test_two_processes_on_cpu_keep_ranks_identical(mode, tmp_path, mtl_xc_run, f
     output = tmp_path / "ddp"
     extra = ("--slicing_rate", "0.5", "--mtl_xc_checkpoint", str(mtl_xc_run)) if mode == "mtl-ls" else ()
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port()),
         str(ROOT / "tests" / "ddp_worker.py"),
         *run_arguments(output, fixture_corpora, fixture_tokenizer_dir, mode, *extra),
     ]
@@ -275,21 +358,30 @@ def test_two_processes_on_cpu_keep_ranks_identical(mode, tmp_path, mtl_xc_run, f
 
 def test_a_yaml_config_file_replaces_the_flags_and_paper_defaults_apply(tmp_path):
     config = tmp_path / "run.yaml"
-    config.write_text("mode: mtl-ls\nslicing_rate: 0.25\nmtl_xc_checkpoint: runs/xc\ngroup: disease\noutput_dir: out\nlearning_rate: 5.0e-5\n")
+    config.write_text(
+        "mode: mtl-ls\nslicing_rate: 0.25\nmtl_xc_checkpoint: runs/xc\ngroup: disease\noutput_dir: out\nlearning_rate: 5.0e-5\n"
+    )
     model_args, data_args, mt_args, training_args = run_ner_mtl.parse_arguments([str(config)])
     assert (mt_args.mode, mt_args.slicing_rate, data_args.group) == ("mtl-ls", 0.25, "disease")
     assert training_args.learning_rate == 5e-5  # the file wins over the paper's default
-    assert training_args.adam_epsilon == 1e-6 and training_args.save_total_limit == 5 and training_args.warmup_steps == 0
+    assert (
+        training_args.adam_epsilon == 1e-6 and training_args.save_total_limit == 5 and training_args.warmup_steps == 0
+    )
     flags = run_ner_mtl.parse_arguments(["--mode", "stl", "--group", "disease", "--output_dir", "out"])[3]
     assert flags.learning_rate == 3e-5 and flags.adam_epsilon == 1e-6
 
 
 def test_bad_arguments_say_what_is_wrong():
     assert run_ner_mtl.parse_overrides("n_layer=4,d_model=128,ff_activation=gelu") == {
-        "n_layer": 4, "d_model": 128, "ff_activation": "gelu"}
+        "n_layer": 4,
+        "d_model": 128,
+        "ff_activation": "gelu",
+    }
     with pytest.raises(ValueError, match="is not key=value"):
         run_ner_mtl.parse_overrides("n_layer")
-    model_args, data_args, mt_args, _ = run_ner_mtl.parse_arguments(["--mode", "mtl-ls", "--group", "disease", "--output_dir", "o"])
+    model_args, data_args, mt_args, _ = run_ner_mtl.parse_arguments(
+        ["--mode", "mtl-ls", "--group", "disease", "--output_dir", "o"]
+    )
     with pytest.raises(ValueError, match="needs --slicing_rate and --mtl_xc_checkpoint"):
         run_ner_mtl.check_arguments(model_args, mt_args)
     with pytest.raises(ValueError, match="exactly one of --datasets"):
@@ -301,20 +393,39 @@ def test_bad_arguments_say_what_is_wrong():
 def test_x_label_scheme_with_constraints_end_to_end(tmp_path, fixture_corpora, fixture_tokenizer_dir):
     # 24-piece windows: some training windows start inside an entity (I- first), which BIO must accept.
     output = tmp_path / "x"
-    run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--label_scheme", "x", "--crf_constraints", "BIO"))
+    run(
+        run_arguments(
+            output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--label_scheme", "x", "--crf_constraints", "BIO"
+        )
+    )
     config = json.loads((output / "export" / TASKS[0] / "config.json").read_text())
     assert config["label_scheme"] == "x" and config["crf_constraints"] == "BIO" and "X" in config["label2id"]
     for task in TASKS:
         lines = [json.loads(line) for line in (output / "predictions" / f"{task}.jsonl").read_text().splitlines()]
         predicted = [tag for line in lines for tag in line["pred"]]
         assert set(predicted) <= {"O", "B-Disease", "I-Disease"}  # X never reaches word level
-        assert predict_with_export(output / "export" / task, [line["tokens"] for line in lines]) == [line["pred"] for line in lines]
+        assert predict_with_export(output / "export" / task, [line["tokens"] for line in lines]) == [
+            line["pred"] for line in lines
+        ]
 
 
 def test_evaluation_during_training_selects_the_best_checkpoint(tmp_path, fixture_corpora, fixture_tokenizer_dir):
     output = tmp_path / "eval"
-    run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--eval_strategy", "epoch",
-                      "--save_strategy", "epoch", "--load_best_model_at_end", "--metric_for_best_model", "eval_f1"))
+    run(
+        run_arguments(
+            output,
+            fixture_corpora,
+            fixture_tokenizer_dir,
+            "mtl-xc",
+            "--eval_strategy",
+            "epoch",
+            "--save_strategy",
+            "epoch",
+            "--load_best_model_at_end",
+            "--metric_for_best_model",
+            "eval_f1",
+        )
+    )
     state = json.loads((sorted(output.glob("checkpoint-*"))[-1] / "trainer_state.json").read_text())
     evaluations = [entry for entry in state["log_history"] if "eval_f1" in entry]
     assert len(evaluations) == 2
@@ -326,27 +437,69 @@ def test_evaluation_during_training_selects_the_best_checkpoint(tmp_path, fixtur
 
 def test_restarts_pool_the_last_checkpoints_of_every_continuation(tmp_path, fixture_corpora, fixture_tokenizer_dir):
     output = tmp_path / "restarts"
-    document = run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "stl", "--datasets", "NCBI-disease",
-                                 "--restarts", "2", "--restart_epochs", "1", "--last_checkpoints", "3"))
+    document = run(
+        run_arguments(
+            output,
+            fixture_corpora,
+            fixture_tokenizer_dir,
+            "stl",
+            "--datasets",
+            "NCBI-disease",
+            "--restarts",
+            "2",
+            "--restart_epochs",
+            "1",
+            "--last_checkpoints",
+            "3",
+        )
+    )
     scores = document["rows"]["NCBI-disease"]["results"]["STL"]
     assert scores["n_checkpoints"] == 3 * 3  # the first run and two continuations, three checkpoints each
     assert (output / "NCBI-disease" / "restart-1").is_dir() and (output / "NCBI-disease" / "restart-2").is_dir()
 
 
-def test_push_to_hub_publishes_each_dataset_and_never_prints_the_token(tmp_path, fixture_corpora, fixture_tokenizer_dir):
+def test_push_to_hub_publishes_each_dataset_and_never_prints_the_token(
+    tmp_path, fixture_corpora, fixture_tokenizer_dir
+):
     from fake_hub import FakeHub
 
     token = "hf_secret_push_token_123"
     output = tmp_path / "pushed"
-    arguments = run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--num_train_epochs", "1",
-                              "--push_to_hub", "--hub_model_id", "org/demo", "--hub_private_repo", "true",
-                              "--hub_token", token, "--last_checkpoints", "1")
+    arguments = run_arguments(
+        output,
+        fixture_corpora,
+        fixture_tokenizer_dir,
+        "mtl-xc",
+        "--num_train_epochs",
+        "1",
+        "--push_to_hub",
+        "--hub_model_id",
+        "org/demo",
+        "--hub_private_repo",
+        "true",
+        "--hub_token",
+        token,
+        "--last_checkpoints",
+        "1",
+    )
     with FakeHub(tmp_path / "hub") as hub:
-        env = {**os.environ, "HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf_home"),
-               "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": hub.endpoint,
+            "HF_HUB_OFFLINE": "0",
+            "HF_HOME": str(tmp_path / "hf_home"),
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": str(ROOT),
+        }
         env.pop("HF_TOKEN", None)
-        result = subprocess.run([sys.executable, str(ROOT / "run_ner_mtl.py"), *arguments], capture_output=True,
-                                text=True, env=env, timeout=600, cwd=ROOT)
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "run_ner_mtl.py"), *arguments],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            cwd=ROOT,
+        )
     assert result.returncode == 0, result.stderr[-4000:]
     assert token not in result.stdout + result.stderr
     assert set(hub.repos) == {f"org/demo-{task}" for task in TASKS}
@@ -362,8 +515,17 @@ def test_a_pretrained_xlnet_checkpoint_initialises_the_encoder(tmp_path, fixture
     plain.save_pretrained(tmp_path / "xlnet")
     tokenizer.save_pretrained(tmp_path / "xlnet")
     arguments = [
-        "--mode", "stl", "--datasets", "NCBI-disease", "--data_dir", str(fixture_corpora),
-        "--model_name_or_path", str(tmp_path / "xlnet"), "--output_dir", str(tmp_path / "out"), "--use_cpu",
+        "--mode",
+        "stl",
+        "--datasets",
+        "NCBI-disease",
+        "--data_dir",
+        str(fixture_corpora),
+        "--model_name_or_path",
+        str(tmp_path / "xlnet"),
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--use_cpu",
     ]
     model_args, data_args, mt_args, training_args = run_ner_mtl.parse_arguments(arguments)
     run_ner_mtl.check_arguments(model_args, mt_args)
