@@ -13,12 +13,22 @@ overflow (extreme scores), the exact log-space recursion takes over for that cal
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, XLNetConfig, XLNetModel
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForTokenClassification,
+    PreTrainedConfig,
+    PreTrainedModel,
+    XLNetConfig,
+    XLNetModel,
+)
 from transformers import initialization as init
+from transformers.configuration_utils import SubConfigSpec
 from transformers.models.xlnet.modeling_xlnet import XLNetPreTrainedModel
 from transformers.utils import ModelOutput
 
@@ -32,10 +42,7 @@ X_LABEL = "X"
 FORBIDDEN_SCORE = -1.0e4
 
 
-class XLNetCRFConfig(XLNetConfig):
-    r"""
-    Configuration of [`XLNetForTokenClassificationCRF`]: an [`XLNetConfig`] plus the CRF head's settings.
-
+_CRF_SETTINGS_DOC = r"""
     label_scheme (`str`, defaults to `"first"`):
         `"first"`: the CRF runs over the first sub-token of each word (what the paper's authors ran). `"x"`: the
         paper's "[X]" scheme, where continuation pieces carry the label `"X"`, a real CRF state, which is dropped when
@@ -47,7 +54,32 @@ class XLNetCRFConfig(XLNetConfig):
     crf_reduction (`str`, defaults to `"mean"`):
         How the per-sequence negative log-likelihoods are reduced to the loss: `"mean"` over sequences (the authors'
         choice), `"sum"`, `"token_mean"` (sum divided by the number of tagged positions).
+"""
+
+
+def _check_crf_settings(config: PreTrainedConfig, model_class: str) -> None:
+    """Validate the CRF head's fields, and list both Auto classes in `auto_map` for remote code.
+
+    `register_for_auto_class` records one Auto class per model class; AutoModel is added here so that both AutoModel
+    and AutoModelForTokenClassification resolve through `trust_remote_code`.
     """
+    if config.label_scheme not in LABEL_SCHEMES:
+        raise ValueError(f"label_scheme must be one of {LABEL_SCHEMES}, got {config.label_scheme!r}")
+    if config.crf_constraints not in CRF_CONSTRAINTS:
+        raise ValueError(f"crf_constraints must be one of {CRF_CONSTRAINTS}, got {config.crf_constraints!r}")
+    if config.crf_reduction not in CRF_REDUCTIONS:
+        raise ValueError(f"crf_reduction must be one of {CRF_REDUCTIONS}, got {config.crf_reduction!r}")
+    if config.label_scheme == "x" and X_LABEL not in config.label2id:
+        raise ValueError(f"label_scheme='x' needs the label {X_LABEL!r} in label2id, got {sorted(config.label2id)}")
+    module = __name__.rsplit(".", 1)[-1]
+    config.auto_map = {"AutoModel": f"{module}.{model_class}", **(getattr(config, "auto_map", None) or {})}
+
+
+class XLNetCRFConfig(XLNetConfig):
+    __doc__ = (
+        "Configuration of [`XLNetForTokenClassificationCRF`]: an [`XLNetConfig`] plus the CRF head's settings.\n"
+        + _CRF_SETTINGS_DOC
+    )
 
     model_type = "xlnet-crf"
 
@@ -57,21 +89,67 @@ class XLNetCRFConfig(XLNetConfig):
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
-        if self.label_scheme not in LABEL_SCHEMES:
-            raise ValueError(f"label_scheme must be one of {LABEL_SCHEMES}, got {self.label_scheme!r}")
-        if self.crf_constraints not in CRF_CONSTRAINTS:
-            raise ValueError(f"crf_constraints must be one of {CRF_CONSTRAINTS}, got {self.crf_constraints!r}")
-        if self.crf_reduction not in CRF_REDUCTIONS:
-            raise ValueError(f"crf_reduction must be one of {CRF_REDUCTIONS}, got {self.crf_reduction!r}")
-        if self.label_scheme == "x" and X_LABEL not in self.label2id:
-            raise ValueError(f"label_scheme='x' needs the label {X_LABEL!r} in label2id, got {sorted(self.label2id)}")
-        # register_for_auto_class records one Auto class per model class; AutoModel is added here so that both
-        # AutoModel and AutoModelForTokenClassification resolve through trust_remote_code.
-        module = __name__.rsplit(".", 1)[-1]
-        self.auto_map = {
-            "AutoModel": f"{module}.XLNetForTokenClassificationCRF",
-            **(getattr(self, "auto_map", None) or {}),
-        }
+        _check_crf_settings(self, "XLNetForTokenClassificationCRF")
+
+
+@dataclass(frozen=True)
+class EncoderLayout:
+    """Where an encoder family keeps what layer slicing shares: attribute paths (relative to the encoder model) of
+    its embedding modules or parameters, and of its stack of layers. Paths a config does not create (ELECTRA's
+    projection when the sizes match) are skipped. `init_kwargs` drop parts a CRF head never uses (BERT's pooler)."""
+
+    embeddings: tuple[str, ...]
+    layers: str
+    init_kwargs: tuple[tuple[str, object], ...] = ()
+
+
+_BERT_LIKE = EncoderLayout(("embeddings",), "encoder.layer", (("add_pooling_layer", False),))
+_DEBERTA_LIKE = EncoderLayout(("embeddings", "encoder.rel_embeddings", "encoder.LayerNorm"), "encoder.layer")
+# The one registry of encoder families, keyed by the encoder's `model_type`.
+ENCODER_LAYOUTS: dict[str, EncoderLayout] = {
+    "bert": _BERT_LIKE,
+    "roberta": _BERT_LIKE,
+    "xlm-roberta": _BERT_LIKE,
+    "camembert": _BERT_LIKE,
+    "electra": EncoderLayout(("embeddings", "embeddings_project"), "encoder.layer"),
+    "deberta": _DEBERTA_LIKE,
+    "deberta-v2": _DEBERTA_LIKE,
+    "distilbert": EncoderLayout(("embeddings",), "transformer.layer"),
+    "xlnet": EncoderLayout(("word_embedding", "mask_emb"), "layer"),
+}
+
+
+def encoder_layout(model_type: str) -> EncoderLayout:
+    """The layout of an encoder family, or an error naming the `model_type` the code does not know."""
+    if model_type not in ENCODER_LAYOUTS:
+        raise ValueError(
+            f"encoder model_type {model_type!r} is not supported: layer slicing and layer-wise learning rates need "
+            f"to know where its embeddings and layer stack are; known families: {sorted(ENCODER_LAYOUTS)}"
+        )
+    return ENCODER_LAYOUTS[model_type]
+
+
+class EncoderCRFConfig(PreTrainedConfig):
+    __doc__ = (
+        "Configuration of [`EncoderForTokenClassificationCRF`]: the encoder's own config, nested as `encoder` (any\n"
+        "family of `ENCODER_LAYOUTS`), plus the CRF head's settings.\n"
+        "    classifier_dropout (`float`, *optional*):\n"
+        "        Dropout before the emission layer; defaults to the encoder's hidden dropout.\n" + _CRF_SETTINGS_DOC
+    )
+
+    model_type = "encoder-crf"
+    sub_configs_defaults = {"encoder": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
+
+    encoder: PreTrainedConfig | dict | None = None
+    label_scheme: str = "first"
+    crf_constraints: str | None = None
+    crf_reduction: str = "mean"
+    classifier_dropout: float | None = None
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        encoder_layout(self.encoder.model_type)
+        _check_crf_settings(self, "EncoderForTokenClassificationCRF")
 
 
 def allowed_transitions(
@@ -163,60 +241,101 @@ def _step_matrices(emissions, valid, transitions):
     return M, p, shift[..., 0], t_max
 
 
+class _ScaledForward(NamedTuple):
+    """What the scaled forward recursion leaves for the backward recursion (gradients or marginals)."""
+
+    log_z: torch.Tensor  # (B,)
+    step_matrices: torch.Tensor  # M (W, B, K, K)
+    emission_factors: torch.Tensor  # p (W, B, K)
+    alphas: torch.Tensor  # normalised forward vectors (W, B, 1, K)
+    scales: torch.Tensor  # per-step normalisers (B, W), 1 past each row's end
+    z: torch.Tensor  # (B,) the last alpha times the end factors
+    end_factors: torch.Tensor  # F (K,)
+    transition_shift: torch.Tensor  # scalar
+    valid: torch.Tensor  # (B, W)
+
+
+def _scaled_forward(emissions, lengths, start, transitions, end) -> _ScaledForward:
+    """Forward recursion on normalised probability vectors (one batched product and one division per step) on
+    left-aligned sequences; raises `_ScaledRecursionFailed` when it under- or overflows."""
+    batch, width, num_tags = emissions.shape
+    valid = torch.arange(width, device=emissions.device)[None, :] < lengths[:, None]
+    M, p, shift, t_max = _step_matrices(emissions, valid, transitions)
+    s_max, e_max = start.max(), end.max()
+    S, F = torch.exp(start - s_max), torch.exp(end - e_max)
+    # An extra column holding each row sum gives the normaliser from the same batched product.
+    M_sum = torch.cat([M, M.sum(-1, keepdim=True)], dim=-1)
+    raw = emissions.new_empty(width, batch, 1, num_tags + 1)
+    alphas = emissions.new_empty(width, batch, 1, num_tags)
+    first = S * torch.exp(emissions[:, 0] - shift[:, :1])
+    raw[0, :, 0, num_tags] = first.sum(-1)
+    torch.div(first, raw[0, :, 0, num_tags:], out=alphas[0, :, 0])
+    # Per-step views made once: indexing inside the loop would cost more than the arithmetic.
+    alpha_at, matrix_at, raw_at = alphas.unbind(0), M_sum.unbind(0), raw.unbind(0)
+    numerator_at, scale_at = raw[..., :num_tags].unbind(0), raw[..., num_tags:].unbind(0)
+    for t in range(1, width):
+        torch.bmm(alpha_at[t - 1], matrix_at[t], out=raw_at[t])
+        torch.div(numerator_at[t], scale_at[t], out=alpha_at[t])
+    scales = raw[:, :, 0, num_tags].t().masked_fill(~valid, 1.0)  # (B, W)
+    z = alphas[width - 1, :, 0] @ F
+    log_scales = torch.log(scales)
+    nonempty = lengths > 0
+    if not (bool(torch.isfinite(log_scales).all()) and bool((torch.isfinite(z) & (z > 0))[nonempty].all())):
+        raise _ScaledRecursionFailed
+    log_z = (log_scales + shift.masked_fill(~valid, 0.0)).sum(1) + torch.log(z) + s_max + e_max
+    log_z = log_z + (lengths - 1).clamp(min=0) * t_max
+    return _ScaledForward(log_z, M, p, alphas, scales, z, F, t_max, valid)
+
+
+def _scaled_betas(step_matrices, scales, end_factors) -> torch.Tensor:
+    """Backward recursion with the forward pass's step matrices and normalisers: betas (W, B, K), scaled so that
+    alpha[t] * beta[t] / z is the posterior marginal at step t."""
+    width, batch, num_tags = step_matrices.shape[0], step_matrices.shape[1], step_matrices.shape[2]
+    M_scaled = step_matrices / scales.t()[:, :, None, None]
+    betas = step_matrices.new_empty(width, batch, num_tags, 1)
+    betas[width - 1] = end_factors[:, None]
+    beta_at, matrix_at = betas.unbind(0), M_scaled.unbind(0)
+    for t in range(width - 2, -1, -1):
+        torch.bmm(matrix_at[t + 1], beta_at[t + 1], out=beta_at[t])
+    return betas[..., 0]
+
+
 class _ChainNLL(torch.autograd.Function):
     """Per-sequence CRF negative log-likelihood on left-aligned sequences, with an analytic backward.
 
-    The forward recursion runs on normalised probability vectors (one batched product and one division per step);
-    the backward recursion reuses the same step matrices (one batched product per step). The gradient is the
-    marginals minus the gold counts, for emissions, start, end and transitions alike.
+    The backward recursion reuses the forward pass's step matrices (one batched product per step). The gradient is
+    the marginals minus the gold counts, for emissions, start, end and transitions alike.
     """
 
     @staticmethod
     def forward(ctx, emissions, tags, lengths, start, transitions, end):
         # emissions (B, W, K) float32, zeros beyond `lengths`; tags (B, W) in [0, K) (anything beyond lengths).
-        batch, width, num_tags = emissions.shape
-        valid = torch.arange(width, device=emissions.device)[None, :] < lengths[:, None]
-        M, p, shift, t_max = _step_matrices(emissions, valid, transitions)
-        s_max, e_max = start.max(), end.max()
-        S, F = torch.exp(start - s_max), torch.exp(end - e_max)
-        # An extra column holding each row sum gives the normaliser from the same batched product.
-        M_sum = torch.cat([M, M.sum(-1, keepdim=True)], dim=-1)
-        raw = emissions.new_empty(width, batch, 1, num_tags + 1)
-        alphas = emissions.new_empty(width, batch, 1, num_tags)
-        first = S * torch.exp(emissions[:, 0] - shift[:, :1])
-        raw[0, :, 0, num_tags] = first.sum(-1)
-        torch.div(first, raw[0, :, 0, num_tags:], out=alphas[0, :, 0])
-        # Per-step views made once: indexing inside the loop would cost more than the arithmetic.
-        alpha_at, matrix_at, raw_at = alphas.unbind(0), M_sum.unbind(0), raw.unbind(0)
-        numerator_at, scale_at = raw[..., :num_tags].unbind(0), raw[..., num_tags:].unbind(0)
-        for t in range(1, width):
-            torch.bmm(alpha_at[t - 1], matrix_at[t], out=raw_at[t])
-            torch.div(numerator_at[t], scale_at[t], out=alpha_at[t])
-        scales = raw[:, :, 0, num_tags].t().masked_fill(~valid, 1.0)  # (B, W)
-        z = alphas[width - 1, :, 0] @ F
-        log_scales = torch.log(scales)
-        nonempty = lengths > 0
-        if not (bool(torch.isfinite(log_scales).all()) and bool((torch.isfinite(z) & (z > 0))[nonempty].all())):
-            raise _ScaledRecursionFailed
-        log_z = (log_scales + shift.masked_fill(~valid, 0.0)).sum(1) + torch.log(z) + s_max + e_max
-        log_z = log_z + (lengths - 1).clamp(min=0) * t_max
+        forward = _scaled_forward(emissions, lengths, start, transitions, end)
+        valid = forward.valid
         gold = _gold_score(emissions, tags, valid, lengths, start, transitions, end)
-        nll = torch.where(nonempty, log_z - gold, torch.zeros_like(log_z))
-        ctx.save_for_backward(M, p, alphas, scales, z, transitions, t_max, F, tags, lengths, valid)
+        nll = torch.where(lengths > 0, forward.log_z - gold, torch.zeros_like(gold))
+        ctx.save_for_backward(
+            forward.step_matrices,
+            forward.emission_factors,
+            forward.alphas,
+            forward.scales,
+            forward.z,
+            transitions,
+            forward.transition_shift,
+            forward.end_factors,
+            tags,
+            lengths,
+            valid,
+        )
         return nll
 
     @staticmethod
     def backward(ctx, grad_nll):
         M, p, alphas, scales, z, transitions, t_max, F, tags, lengths, valid = ctx.saved_tensors
-        width, batch, num_tags = M.shape[0], M.shape[1], M.shape[2]
+        batch, num_tags = M.shape[1], M.shape[2]
         weight = torch.where(lengths > 0, grad_nll / z, torch.zeros_like(z))  # (B,)
-        M_scaled = M / scales.t()[:, :, None, None]
-        betas = alphas.new_empty(width, batch, num_tags, 1)
-        betas[width - 1] = F[:, None]
-        beta_at, matrix_at = betas.unbind(0), M_scaled.unbind(0)
-        for t in range(width - 2, -1, -1):
-            torch.bmm(matrix_at[t + 1], beta_at[t + 1], out=beta_at[t])
-        alphas, betas = alphas[:, :, 0], betas[..., 0]  # (W, B, K)
+        betas = _scaled_betas(M, scales, F)
+        alphas = alphas[:, :, 0]  # (W, B, K)
         valid_tm = valid.t().unsqueeze(-1)
         gamma = (alphas * betas).masked_fill_(~valid_tm, 0.0) * weight[None, :, None]
         gold = torch.nn.functional.one_hot(tags.t(), num_tags).to(alphas.dtype) * (valid_tm * grad_nll[None, :, None])
@@ -248,15 +367,33 @@ def _gold_score(emissions, tags, valid, lengths, start, transitions, end):
     return emitted + moved + torch.where(lengths > 0, ends, torch.zeros_like(ends))
 
 
+def _log_alphas(emissions, lengths, start, transitions) -> list[torch.Tensor]:
+    """Exact log-space forward vectors (B, K) per step of left-aligned sequences, carried over past each row's end."""
+    alphas = [start + emissions[:, 0]]
+    for t in range(1, emissions.shape[1]):
+        step = torch.logsumexp(alphas[-1].unsqueeze(-1) + transitions, dim=1) + emissions[:, t]
+        alphas.append(torch.where((t < lengths).unsqueeze(-1), step, alphas[-1]))
+    return alphas
+
+
 def _log_partition(emissions, lengths, start, transitions, end):
-    """Exact log-space forward algorithm on left-aligned sequences; the fallback of the scaled recursion."""
-    width = emissions.shape[1]
-    alpha = start + emissions[:, 0]
-    for t in range(1, width):
-        step = torch.logsumexp(alpha.unsqueeze(-1) + transitions, dim=1) + emissions[:, t]
-        alpha = torch.where((t < lengths).unsqueeze(-1), step, alpha)
-    log_z = torch.logsumexp(alpha + end, dim=-1)
+    """Exact log-space forward algorithm on left-aligned sequences; the NLL's fallback for the scaled recursion."""
+    log_z = torch.logsumexp(_log_alphas(emissions, lengths, start, transitions)[-1] + end, dim=-1)
     return torch.where(lengths > 0, log_z, torch.zeros_like(log_z))
+
+
+def _log_marginals(emissions, lengths, start, transitions, end) -> torch.Tensor:
+    """Exact log-space forward-backward on left-aligned sequences: posterior marginals (B, W, K); the fallback of the
+    scaled recursion for marginals."""
+    alphas = _log_alphas(emissions, lengths, start, transitions)
+    log_z = torch.logsumexp(alphas[-1] + end, dim=-1)
+    beta = end.expand_as(alphas[-1])
+    betas = [beta]
+    for t in range(emissions.shape[1] - 2, -1, -1):
+        step = torch.logsumexp(transitions + (emissions[:, t + 1] + beta).unsqueeze(1), dim=-1)
+        beta = torch.where((t + 1 < lengths).unsqueeze(-1), step, beta)
+        betas.append(beta)
+    return torch.exp(torch.stack(alphas, 1) + torch.stack(betas[::-1], 1) - log_z[:, None, None])
 
 
 class ConditionalRandomField(nn.Module):
@@ -275,9 +412,7 @@ class ConditionalRandomField(nn.Module):
         self.start_transitions = nn.Parameter(torch.empty(num_tags))
         self.end_transitions = nn.Parameter(torch.empty(num_tags))
         self.transitions = nn.Parameter(torch.empty(num_tags, num_tags))
-        nn.init.uniform_(self.start_transitions, -0.1, 0.1)
-        nn.init.uniform_(self.end_transitions, -0.1, 0.1)
-        nn.init.uniform_(self.transitions, -0.1, 0.1)
+        self.reset_parameters()
         # Constraint masks are derived from the config, not learned, so they are kept as plain Python values rather
         # than buffers: from_pretrained builds modules on the meta device and never fills non-persistent buffers.
         self._allowed = None
@@ -294,6 +429,11 @@ class ConditionalRandomField(nn.Module):
             ):
                 raise ValueError(f"constraint masks must have shapes (K,), (K, K), (K,) with K={num_tags}")
             self._allowed = (start, transitions, end)
+
+    def reset_parameters(self) -> None:
+        """Scores uniform in [-0.1, 0.1], as the paper's authors initialised them (the one place that says so)."""
+        for parameter in (self.start_transitions, self.end_transitions, self.transitions):
+            nn.init.uniform_(parameter, -0.1, 0.1)
 
     def allowed(self, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
         """The (start, transitions, end) masks of legal moves on `device`, or None without constraints."""
@@ -426,34 +566,31 @@ class ConditionalRandomField(nn.Module):
 
     @torch.no_grad()
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Posterior probability of each tag at each position, (B, T, K) float32; zeros at masked positions."""
+        """Posterior probability of each tag at each position, (B, T, K) float32; zeros at masked positions.
+
+        An explicit forward-backward pass with the recursions of the loss, so it runs under `torch.inference_mode`.
+        """
         self._check(emissions, mask)
         aligned, _, lengths, layout, width = self._left_aligned(emissions, mask)
         batch, length = mask.shape
         if width == 0:
             return emissions.new_zeros(batch, length, self.num_tags, dtype=torch.float32)
         start, transitions, end = self._scores()
-        with torch.enable_grad():
-            # The gradient of the log-partition with respect to the emissions is exactly the marginals.
-            leaf = aligned.detach().requires_grad_(True)
-            try:
-                log_z = _ChainNLL.apply(
-                    leaf, torch.zeros_like(lengths)[:, None].expand(-1, width), lengths, start, transitions, end
-                )
-                grad_offset = 1.0  # d(log Z - gold)/d emissions = marginals - one_hot(gold = tag 0)
-            except _ScaledRecursionFailed:
-                log_z = _log_partition(leaf, lengths, start, transitions, end)
-                grad_offset = 0.0
-            (grad,) = torch.autograd.grad(log_z.sum(), leaf)
-        if grad_offset:
-            grad[..., 0] += grad_offset
+        try:
+            forward = _scaled_forward(aligned, lengths, start, transitions, end)
+            betas = _scaled_betas(forward.step_matrices, forward.scales, forward.end_factors)
+            posterior = (forward.alphas[:, :, 0] * betas / forward.z[None, :, None]).transpose(0, 1)
+        except _ScaledRecursionFailed:
+            # Scores this extreme leave float32 a few bits for alpha + beta - log Z: float64 keeps the sums at 1.
+            as_double = (aligned.double(), lengths, start.double(), transitions.double(), end.double())
+            posterior = _log_marginals(*as_double).float()
         valid = torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
-        grad = grad.masked_fill(~valid[..., None], 0.0)
+        posterior = posterior.masked_fill(~valid[..., None], 0.0)
         if layout is None:
-            out = grad.new_zeros(batch, length, self.num_tags)
-            out[:, :width] = grad
+            out = posterior.new_zeros(batch, length, self.num_tags)
+            out[:, :width] = posterior
             return out
-        return _expand(grad, layout, length, 0.0)
+        return _expand(posterior, layout, length, 0.0)
 
     @torch.no_grad()
     def decode(
@@ -561,6 +698,9 @@ class TokenClassifierCRFOutput(ModelOutput):
     predictions (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
         Viterbi tags at the positions that carry a word label, -100 elsewhere. Not computed in training mode when
         `labels` are given (the loss does not need them and Viterbi would cost a pass per step).
+    marginals (`torch.FloatTensor` of shape `(batch_size, sequence_length, num_labels)`, *optional*):
+        With `output_marginals=True`: the CRF's posterior probability of each tag at the positions that carry a word
+        label, zeros elsewhere.
     """
 
     loss: torch.FloatTensor | None = None
@@ -568,35 +708,56 @@ class TokenClassifierCRFOutput(ModelOutput):
     predictions: torch.LongTensor | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
+    marginals: torch.FloatTensor | None = None
 
 
-class XLNetForTokenClassificationCRF(XLNetPreTrainedModel):
-    """XLNet encoder, a linear layer producing emissions, and a CRF over the positions that carry word labels."""
+class CRFTokenClassificationMixin:
+    """The CRF head every encoder shares: which positions it tags, the [X] scheme, loss, Viterbi and marginals.
 
-    config: XLNetCRFConfig
+    A model sets `self.crf` and `self.classifier`, says where its encoder is (`backbone`, `encoder_layout`) and turns
+    inputs into emission logits; everything from the logits on is here, so the heads of all encoders behave alike.
+    """
+
     # The CRF loss is already a per-batch mean: Trainer must divide it by the gradient-accumulation steps itself.
     accepts_loss_kwargs = False
 
-    def __init__(self, config: XLNetCRFConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.transformer = XLNetModel(config)
-        self.classifier = nn.Linear(config.d_model, config.num_labels)
+    @property
+    def backbone(self) -> nn.Module:
+        """The encoder (everything below the emission layer): what layer slicing and layer-wise learning rates split."""
+        raise NotImplementedError
+
+    @property
+    def encoder_layout(self) -> EncoderLayout:
+        raise NotImplementedError
+
+    def encoder_layers(self) -> nn.ModuleList:
+        """The encoder's stack of layers, bottom first."""
+        return self.backbone.get_submodule(self.encoder_layout.layers)
+
+    @property
+    def _head_init_std(self) -> float:
+        return self.config.initializer_range
+
+    def reset_head(self) -> None:
+        """A fresh emission layer and CRF, e.g. after loading a checkpoint fine-tuned for other labels."""
+        nn.init.normal_(self.classifier.weight, std=self._head_init_std)
+        nn.init.zeros_(self.classifier.bias)
+        self.crf.reset_parameters()
+
+    def _build_crf(self) -> ConditionalRandomField:
         # Sentences longer than a window are split, so a sequence may start or end inside an entity.
-        constraints = allowed_transitions(config.crf_constraints, config.id2label, boundaries=False)
-        self.crf = ConditionalRandomField(config.num_labels, constraints)
-        self.post_init()
+        constraints = allowed_transitions(self.config.crf_constraints, self.config.id2label, boundaries=False)
+        return ConditionalRandomField(self.config.num_labels, constraints)
 
-    @torch.no_grad()
-    def _init_weights(self, module):
-        super()._init_weights(module)
-        if isinstance(module, ConditionalRandomField):
-            init.uniform_(module.start_transitions, -0.1, 0.1)
-            init.uniform_(module.end_transitions, -0.1, 0.1)
-            init.uniform_(module.transitions, -0.1, 0.1)
-
-    def _crf_positions(self, attention_mask, labels, word_ids):
-        """Which positions the CRF tags, and (for the "x" scheme) which of them are continuation pieces."""
+    def crf_positions(
+        self,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        word_ids: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Which positions the CRF tags (None: every position), and, in the "x" scheme, which of them are
+        continuation pieces. `word_ids` (-1 for specials and padding) decide when given, else `labels` (-100 where
+        nothing is tagged), else the attention mask."""
         x_scheme = self.config.label_scheme == "x"
         if word_ids is not None:
             in_word = word_ids >= 0
@@ -616,12 +777,100 @@ class XLNetForTokenClassificationCRF(XLNetPreTrainedModel):
             stray = (labels != -100) & ~positions
             if bool(stray.any()):
                 row, position = stray.nonzero()[0].tolist()
+                tagged = "every word piece" if x_scheme else "the first piece of each word"
                 raise ValueError(
                     f"labels[{row}, {position}] = {int(labels[row, position])} sits on a position the CRF does not tag "
-                    f"(label_scheme={self.config.label_scheme!r} tags {'every word piece' if x_scheme else 'the first piece of each word'}); "
-                    "use -100 there"
+                    f"(label_scheme={self.config.label_scheme!r} tags {tagged}); use -100 there"
                 )
         return positions, continuation
+
+    def _crf_output(
+        self,
+        logits: torch.Tensor,
+        encoder_outputs,
+        attention_mask: torch.Tensor | None,
+        labels: torch.Tensor | None,
+        word_ids: torch.Tensor | None,
+        output_marginals: bool,
+        return_dict: bool | None,
+    ) -> tuple | TokenClassifierCRFOutput:
+        positions, continuation = self.crf_positions(attention_mask, labels, word_ids)
+        if positions is None:
+            positions = torch.ones(logits.shape[:2], dtype=torch.bool, device=logits.device)
+        emissions = logits.float()
+        if continuation is not None:
+            # "x" scheme: X exactly on continuation pieces, a word label exactly on first pieces.
+            is_x = torch.zeros(self.num_labels, dtype=torch.bool, device=logits.device)
+            is_x[self.config.label2id[X_LABEL]] = True
+            forbidden = torch.where(continuation.unsqueeze(-1), ~is_x, is_x) & positions.unsqueeze(-1)
+            emissions = emissions.masked_fill(forbidden, FORBIDDEN_SCORE)
+
+        loss = None
+        if labels is not None:
+            loss = self.crf(emissions, labels, positions, reduction=self.config.crf_reduction)
+        predictions = marginals = None
+        if labels is None or not self.training:
+            predictions = self.crf.decode(emissions, positions)
+            if continuation is not None:
+                predictions = predictions.masked_fill(continuation, -100)
+        if output_marginals:
+            marginals = self.crf.marginals(emissions, positions)
+
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if not return_dict:
+            output = (logits, predictions, encoder_outputs.hidden_states, encoder_outputs.attentions)
+            output = output + (marginals,) if output_marginals else output
+            return ((loss,) + output) if loss is not None else output
+        return TokenClassifierCRFOutput(
+            loss=loss,
+            logits=logits,
+            predictions=predictions,
+            hidden_states=encoder_outputs.hidden_states,
+            attentions=encoder_outputs.attentions,
+            marginals=marginals,
+        )
+
+
+_FORWARD_DOC = r"""
+        labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+            Tag ids at the positions the CRF tags, -100 elsewhere (special tokens, padding and, in the "first"
+            scheme, continuation pieces).
+        word_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+            Index of the word each piece belongs to, -1 for special tokens and padding (the tokenizer's `word_ids()`
+            with None as -1). Tells the model where words start when there are no labels; without either, every
+            attended position is tagged.
+        output_marginals (`bool`, defaults to `False`):
+            Also return the CRF's posterior marginals (what a tagger reports as an entity's confidence).
+"""
+
+
+class XLNetForTokenClassificationCRF(CRFTokenClassificationMixin, XLNetPreTrainedModel):
+    """The paper's model: XLNet encoder, a linear layer producing emissions, and a CRF over the positions that carry
+    word labels."""
+
+    config: XLNetCRFConfig
+
+    def __init__(self, config: XLNetCRFConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.transformer = XLNetModel(config)
+        self.classifier = nn.Linear(config.d_model, config.num_labels)
+        self.crf = self._build_crf()
+        self.post_init()
+
+    @property
+    def backbone(self) -> nn.Module:
+        return self.transformer
+
+    @property
+    def encoder_layout(self) -> EncoderLayout:
+        return ENCODER_LAYOUTS["xlnet"]
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, ConditionalRandomField):
+            module.reset_parameters()
 
     def forward(
         self,
@@ -633,18 +882,9 @@ class XLNetForTokenClassificationCRF(XLNetPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
+        output_marginals: bool = False,
         return_dict: bool | None = None,
     ) -> tuple | TokenClassifierCRFOutput:
-        r"""
-        labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
-            Tag ids at the positions the CRF tags, -100 elsewhere (special tokens, padding and, in the "first"
-            scheme, continuation pieces).
-        word_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
-            Index of the word each piece belongs to, -1 for special tokens and padding (the tokenizer's `word_ids()`
-            with None as -1). Tells the model where words start when there are no labels; without either, every
-            attended position is tagged.
-        """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.transformer(
             input_ids,
             attention_mask=attention_mask,
@@ -656,54 +896,135 @@ class XLNetForTokenClassificationCRF(XLNetPreTrainedModel):
             return_dict=True,
         )
         logits = self.classifier(outputs.last_hidden_state)
-        positions, continuation = self._crf_positions(attention_mask, labels, word_ids)
-        if positions is None:
-            positions = torch.ones(logits.shape[:2], dtype=torch.bool, device=logits.device)
-        emissions = logits.float()
-        if continuation is not None:
-            # "x" scheme: X exactly on continuation pieces, a word label exactly on first pieces.
-            x_id = self.config.label2id[X_LABEL]
-            is_x = torch.zeros(self.num_labels, dtype=torch.bool, device=logits.device)
-            is_x[x_id] = True
-            forbidden = torch.where(continuation.unsqueeze(-1), ~is_x, is_x) & positions.unsqueeze(-1)
-            emissions = emissions.masked_fill(forbidden, FORBIDDEN_SCORE)
+        return self._crf_output(logits, outputs, attention_mask, labels, word_ids, output_marginals, return_dict)
 
-        loss = None
-        if labels is not None:
-            loss = self.crf(emissions, labels, positions, reduction=self.config.crf_reduction)
-        predictions = None
-        if labels is None or not self.training:
-            predictions = self.crf.decode(emissions, positions)
-            if continuation is not None:
-                predictions = predictions.masked_fill(continuation, -100)
+    forward.__doc__ = _FORWARD_DOC
 
-        if not return_dict:
-            output = (logits, predictions, outputs.hidden_states, outputs.attentions)
-            return ((loss,) + output) if loss is not None else output
-        return TokenClassifierCRFOutput(
-            loss=loss,
-            logits=logits,
-            predictions=predictions,
-            hidden_states=outputs.hidden_states,
-            attentions=outputs.attentions,
+
+class EncoderCRFPreTrainedModel(PreTrainedModel):
+    config: EncoderCRFConfig
+    base_model_prefix = "encoder"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    # The attention kernels are the encoder's: declare them all so the nested config keeps the one it chose.
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+
+
+class EncoderForTokenClassificationCRF(CRFTokenClassificationMixin, EncoderCRFPreTrainedModel):
+    """Any encoder of `ENCODER_LAYOUTS` (BERT, RoBERTa, ELECTRA, DeBERTa(-v2), DistilBERT, ...), dropout, a linear
+    layer producing emissions, and the same CRF head as the paper's XLNet model.
+
+    Start from pretrained encoder weights with `from_encoder_pretrained`; `from_pretrained` loads a saved model.
+    """
+
+    def __init__(self, config: EncoderCRFConfig, encoder: PreTrainedModel | None = None):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        # The composite config chose the attention kernel; the nested encoder config must use the same one.
+        config.encoder._attn_implementation_internal = config._attn_implementation
+        if encoder is None:
+            encoder = AutoModel.from_config(config.encoder, **dict(self.encoder_layout.init_kwargs))
+        elif encoder.config.model_type != config.encoder.model_type:
+            raise ValueError(
+                f"encoder is a {encoder.config.model_type!r} model, config.encoder says {config.encoder.model_type!r}"
+            )
+        self.encoder = encoder
+        dropout = config.classifier_dropout
+        if dropout is None:
+            dropout = getattr(config.encoder, "hidden_dropout_prob", getattr(config.encoder, "dropout", 0.1))
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(config.encoder.hidden_size, config.num_labels)
+        self.crf = self._build_crf()
+        self.post_init()
+
+    @classmethod
+    def from_encoder_pretrained(
+        cls, encoder_name_or_path: str, encoder_config: PreTrainedConfig | None = None, **config_kwargs
+    ) -> "EncoderForTokenClassificationCRF":
+        """Pretrained encoder weights (a Hub id or folder of any supported family) under a fresh emission layer and
+        CRF; `config_kwargs` set the head (`id2label`, `label2id`, `label_scheme`, `crf_constraints`, ...)."""
+        encoder_config = encoder_config or AutoConfig.from_pretrained(encoder_name_or_path)
+        layout = encoder_layout(encoder_config.model_type)
+        encoder = AutoModel.from_pretrained(encoder_name_or_path, config=encoder_config, **dict(layout.init_kwargs))
+        return cls(EncoderCRFConfig(encoder=encoder.config, **config_kwargs), encoder=encoder)
+
+    @property
+    def backbone(self) -> nn.Module:
+        return self.encoder
+
+    @property
+    def encoder_layout(self) -> EncoderLayout:
+        return encoder_layout(self.config.encoder.model_type)
+
+    @property
+    def _head_init_std(self) -> float:
+        return getattr(self.config.encoder, "initializer_range", 0.02)
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        if module is self.classifier:
+            init.normal_(module.weight, std=self._head_init_std)
+            init.zeros_(module.bias)
+        elif isinstance(module, ConditionalRandomField):
+            module.reset_parameters()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        word_ids: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        output_marginals: bool = False,
+        return_dict: bool | None = None,
+    ) -> tuple | TokenClassifierCRFOutput:
+        encoder_inputs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        outputs = self.encoder(
+            input_ids,
+            attention_mask=attention_mask,
+            inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+            **encoder_inputs,
         )
+        logits = self.classifier(self.dropout(outputs.last_hidden_state))
+        return self._crf_output(logits, outputs, attention_mask, labels, word_ids, output_marginals, return_dict)
+
+    forward.__doc__ = _FORWARD_DOC
 
 
 def _register() -> None:
-    """Make the Auto classes resolve `model_type: xlnet-crf`, and make `save_pretrained` ship this file (auto_map)."""
-    AutoConfig.register(XLNetCRFConfig.model_type, XLNetCRFConfig, exist_ok=True)
-    AutoModel.register(XLNetCRFConfig, XLNetForTokenClassificationCRF, exist_ok=True)
-    AutoModelForTokenClassification.register(XLNetCRFConfig, XLNetForTokenClassificationCRF, exist_ok=True)
-    XLNetCRFConfig.register_for_auto_class()
-    XLNetForTokenClassificationCRF.register_for_auto_class("AutoModelForTokenClassification")
+    """Make the Auto classes resolve both model types, and make `save_pretrained` ship this file (auto_map)."""
+    for config_class, model_class in (
+        (XLNetCRFConfig, XLNetForTokenClassificationCRF),
+        (EncoderCRFConfig, EncoderForTokenClassificationCRF),
+    ):
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        AutoModel.register(config_class, model_class, exist_ok=True)
+        AutoModelForTokenClassification.register(config_class, model_class, exist_ok=True)
+        config_class.register_for_auto_class()
+        model_class.register_for_auto_class("AutoModelForTokenClassification")
 
 
 _register()
 
 __all__ = [
+    "ENCODER_LAYOUTS",
     "ConditionalRandomField",
+    "CRFTokenClassificationMixin",
+    "EncoderCRFConfig",
+    "EncoderForTokenClassificationCRF",
+    "EncoderLayout",
     "TokenClassifierCRFOutput",
     "XLNetCRFConfig",
     "XLNetForTokenClassificationCRF",
     "allowed_transitions",
+    "encoder_layout",
 ]

@@ -22,24 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
-import torch
 import transformers
-from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
+from transformers import HfArgumentParser, TrainingArguments
 
 from data_scripts.registry import GROUPS, get_row, load_group
-from modeling_xlnet_crf import X_LABEL, XLNetCRFConfig, XLNetForTokenClassificationCRF
-from mtl_bioner.alignment import tokenize_dataset
-from mtl_bioner.multitask import MODES, MultiTaskModel, layer_sliced, single_model
-from mtl_bioner.pipeline import add_pipeline_code
-from mtl_bioner.results import merge_results, method_name
-from mtl_bioner.trainer import (
-    MultiTaskTrainer,
-    TaskData,
-    checkpoint_dirs,
-    load_container_weights,
-    mean_and_sd,
-    write_predictions,
-)
+from modeling_xlnet_crf import X_LABEL
+from mtl_bioner.alignment import load_tokenizer, tokenize_dataset
+from mtl_bioner.multitask import MODES, MultiTaskModel
+from mtl_bioner.protocol import Protocol, RunScores, export_run, prior_steps, train_and_score
+from mtl_bioner.recipes import ModelRecipe, build_container
+from mtl_bioner.results import mean_and_sd, merge_results, method_name
+from mtl_bioner.trainer import MultiTaskTrainer, TaskData
 
 
 logger = logging.getLogger(__name__)
@@ -59,7 +52,11 @@ PAPER_DEFAULTS = {
 @dataclass
 class ModelArguments:
     model_name_or_path: str | None = field(
-        default=None, metadata={"help": "Hub id (xlnet-large-cased) or local folder; omit to train from scratch."}
+        default=None,
+        metadata={
+            "help": "Hub id or local folder of an XLNet, BERT, RoBERTa, ELECTRA, DeBERTa(-v2) or DistilBERT encoder "
+            "(or of a model this project exported); omit to train the paper's XLNet from scratch."
+        },
     )
     config_overrides: str | None = field(
         default=None,
@@ -110,7 +107,11 @@ class MultiTaskArguments:
         default=None, metadata={"help": "MTL-LS: share embeddings + round(rate * n) bottom layers."}
     )
     mtl_xc_checkpoint: str | None = field(
-        default=None, metadata={"help": "MTL-LS: the MTL-XC run folder or one of its exports."}
+        default=None,
+        metadata={
+            "help": "MTL-LS: the MTL-XC run folder (or one of its exports) to initialise the shared layers from. "
+            "MTL-XC: continue training that run, heads included (the 'MTL-XC continued' control)."
+        },
     )
     unify_labels: bool = field(
         default=True, metadata={"help": "One type name per group (Chemical, Disease, Gene, Species)."}
@@ -143,20 +144,6 @@ def parse_arguments(argv: list[str] | None = None):
     return parser.parse_args_into_dataclasses(args=argv)
 
 
-def parse_overrides(text: str | None) -> dict:
-    """'n_layer=4,d_model=128,dropout=0.1' -> {'n_layer': 4, 'd_model': 128, 'dropout': 0.1}."""
-    values = {}
-    for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ValueError(f"--config_overrides item {item!r} is not key=value")
-        try:
-            values[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key.strip()] = raw
-    return values
-
-
 def resolve_task_names(data_args: DataArguments) -> list[str]:
     if bool(data_args.datasets) == bool(data_args.group):
         raise ValueError("give exactly one of --datasets (comma-separated rows) or --group")
@@ -178,6 +165,8 @@ def check_arguments(model_args: ModelArguments, mt_args: MultiTaskArguments) -> 
             raise ValueError("--mode mtl-ls needs --slicing_rate and --mtl_xc_checkpoint (an MTL-XC run)")
     elif mt_args.slicing_rate is not None:
         raise ValueError(f"--slicing_rate only applies to --mode mtl-ls, not {mt_args.mode}")
+    elif mt_args.mode == "stl" and mt_args.mtl_xc_checkpoint is not None:
+        raise ValueError("--mtl_xc_checkpoint applies to --mode mtl-ls, or to mtl-xc to continue that run")
     if mt_args.mode == "mtl-xc" and not mt_args.unify_labels:
         raise ValueError("--mode mtl-xc shares one CRF across datasets, so it needs --unify_labels")
     if not model_args.model_name_or_path and not model_args.tokenizer_name:
@@ -191,7 +180,16 @@ class Experiment:
         self.model_args, self.data_args, self.mt_args, self.args = model_args, data_args, mt_args, training_args
         self.callbacks = callbacks
         self.task_names = resolve_task_names(data_args)
-        self.tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+        self.tokenizer = load_tokenizer(model_args.tokenizer_name or model_args.model_name_or_path)
+        self.recipe = ModelRecipe(
+            model_args.model_name_or_path,
+            self.tokenizer,
+            label_scheme=model_args.label_scheme,
+            crf_constraints=model_args.crf_constraints,
+            crf_reduction=model_args.crf_reduction,
+            config_overrides=model_args.config_overrides,
+            seed=training_args.seed,
+        )
         self.tasks = self._load_tasks()
 
     def _load_tasks(self) -> dict[str, TaskData]:
@@ -231,72 +229,18 @@ class Experiment:
             tasks[name] = task
         return tasks
 
-    def config_for(self, label_names: list[str]) -> XLNetCRFConfig:
-        crf_fields = dict(
-            id2label=dict(enumerate(label_names)),
-            label2id={label: index for index, label in enumerate(label_names)},
-            label_scheme=self.model_args.label_scheme,
-            crf_constraints=self.model_args.crf_constraints,
-            crf_reduction=self.model_args.crf_reduction,
-            use_mems_eval=False,
-        )
-        overrides = parse_overrides(self.model_args.config_overrides)
-        if self.model_args.model_name_or_path:
-            return XLNetCRFConfig.from_pretrained(self.model_args.model_name_or_path, **overrides, **crf_fields)
-        tokenizer = self.tokenizer
-        return XLNetCRFConfig(
-            vocab_size=len(tokenizer),
-            pad_token_id=tokenizer.pad_token_id,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            **overrides,
-            **crf_fields,
-        )
-
-    def initial_model(self, label_names: list[str]) -> XLNetForTokenClassificationCRF:
-        """The pretrained encoder (or, from scratch, the seed's initial weights) with a fresh classifier and CRF."""
-        config = self.config_for(label_names)
-        set_seed(self.args.seed)
-        if self.model_args.model_name_or_path:
-            model = XLNetForTokenClassificationCRF.from_pretrained(
-                self.model_args.model_name_or_path, config=config, ignore_mismatched_sizes=True
-            )
-            with torch.no_grad():  # a checkpoint that already had a head must not pass it on: heads start fresh
-                torch.nn.init.normal_(model.classifier.weight, std=config.initializer_range)
-                torch.nn.init.zeros_(model.classifier.bias)
-                for parameter in model.crf.parameters():
-                    torch.nn.init.uniform_(parameter, -0.1, 0.1)
-            return model
-        return XLNetForTokenClassificationCRF(config)
-
-    def mtl_xc_model(self) -> XLNetForTokenClassificationCRF:
-        path = Path(self.mt_args.mtl_xc_checkpoint)
-        if not (path / "config.json").exists():
-            exports = sorted(path.glob("export/*/config.json"))
-            if not exports:
-                raise FileNotFoundError(
-                    f"{path}: neither a checkpoint folder nor an MTL-XC run with export/<dataset>/"
-                )
-            path = exports[0].parent
-        return XLNetForTokenClassificationCRF.from_pretrained(path)
+    @property
+    def continues_mtl_xc(self) -> bool:
+        return self.mt_args.mode == "mtl-xc" and self.mt_args.mtl_xc_checkpoint is not None
 
     def build(self, task_names: list[str]) -> MultiTaskModel:
-        labels = {name: self.tasks[name].label_names for name in task_names}
-        mode = self.mt_args.mode
-        if mode == "mtl-ls":
-            # One load of the initial weights per label set; every dataset gets its own copy of it.
-            initial: dict[tuple[str, ...], XLNetForTokenClassificationCRF] = {}
-
-            def make_model(name: str) -> XLNetForTokenClassificationCRF:
-                key = tuple(labels[name])
-                if key not in initial:
-                    initial[key] = self.initial_model(labels[name])
-                return copy.deepcopy(initial[key])
-
-            return layer_sliced(task_names, make_model, self.mt_args.slicing_rate, self.mtl_xc_model())
-        if mode == "mtl-xc" and len({tuple(v) for v in labels.values()}) > 1:
-            raise ValueError(f"MTL-XC needs one label set across datasets, got {labels}")
-        return single_model(task_names, self.initial_model(labels[task_names[0]]))
+        return build_container(
+            self.mt_args.mode,
+            self.recipe,
+            {name: self.tasks[name].label_names for name in task_names},
+            slicing_rate=self.mt_args.slicing_rate,
+            mtl_xc_checkpoint=self.mt_args.mtl_xc_checkpoint,
+        )
 
     def trainer(self, model: MultiTaskModel, task_names: list[str], args: TrainingArguments) -> MultiTaskTrainer:
         return MultiTaskTrainer(
@@ -309,95 +253,54 @@ class Experiment:
             callbacks=self.callbacks,
         )
 
-    def train_and_score(
-        self, task_names: list[str], output_dir: str
-    ) -> tuple[MultiTaskTrainer, dict[str, list[dict]]]:
-        """Train (resuming if asked), then score the last checkpoints on test, and do the same for each restart."""
+    def train_and_score(self, task_names: list[str], output_dir: str) -> tuple[MultiTaskTrainer, RunScores]:
         args = copy.deepcopy(self.args)
         args.output_dir = output_dir
         if args.ddp_find_unused_parameters is None:
             # XLNet's segment and mask-token parameters get no gradient without token_type_ids, and in MTL-LS the
             # other datasets' top layers idle in a step: DDP must look for unused parameters in every mode.
             args.ddp_find_unused_parameters = True
-        model = self.build(task_names)
-        trainer = self.trainer(model, task_names, args)
-        resume = self.args.resume_from_checkpoint
-        trainer.train(resume_from_checkpoint=True if resume in ("True", "true", "last") else resume)
-        final_state = copy.deepcopy(model.state_dict())
-        scores = self.score_checkpoints(trainer, output_dir)
-        for restart in range(1, self.mt_args.restarts + 1):
-            restart_args = copy.deepcopy(args)
-            restart_args.output_dir = os.path.join(output_dir, f"restart-{restart}")
-            restart_args.num_train_epochs = self.mt_args.restart_epochs
-            restart_args.seed = args.seed + restart
-            model.load_state_dict(final_state)
-            restart_trainer = self.trainer(model, task_names, restart_args)
-            restart_trainer.train()
-            for name, values in self.score_checkpoints(restart_trainer, restart_args.output_dir).items():
-                scores[name].extend(values)
-        model.load_state_dict(final_state)
-        return trainer, scores
-
-    def score_checkpoints(self, trainer: MultiTaskTrainer, output_dir: str) -> dict[str, list[dict]]:
-        """Test scores of each of the last N checkpoints (or of the current weights when none was saved)."""
-        model = trainer.accelerator.unwrap_model(trainer.model)
-        folders = checkpoint_dirs(output_dir)[-self.mt_args.last_checkpoints :] or [None]
-        scores: dict[str, list[dict]] = {name: [] for name in trainer.tasks}
-        for folder in folders:
-            if folder is not None:
-                load_container_weights(model, folder)
-            metrics = trainer.evaluate(split="test", metric_key_prefix="test")
-            for name in trainer.tasks:
-                prefix = f"test_{name}_"
-                scores[name].append({k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)})
-        return scores
+        protocol = Protocol(self.mt_args.last_checkpoints, self.mt_args.restarts, self.mt_args.restart_epochs)
+        return train_and_score(
+            lambda model, run_args: self.trainer(model, task_names, run_args), self.build(task_names), args, protocol
+        )
 
     def run(self) -> dict:
         output_dir = self.args.output_dir
         groups = [[name] for name in self.task_names] if self.mt_args.mode == "stl" else [self.task_names]
-        all_scores: dict[str, list[dict]] = {}
+        summary: dict[str, dict] = {}
+        steps_before = prior_steps(self.mt_args.mtl_xc_checkpoint)
+        total_steps = steps_before
         for task_names in groups:
             run_dir = os.path.join(output_dir, task_names[0]) if self.mt_args.mode == "stl" else output_dir
-            trainer, scores = self.train_and_score(task_names, run_dir)
-            all_scores.update(scores)
-            self.export(trainer, task_names, output_dir)
-        summary = {name: summarise(values) for name, values in all_scores.items()}
-        if self.args.should_save:
-            self.write_run_config(output_dir)
-            method = method_name(self.mt_args.mode, self.mt_args.slicing_rate)
-            # The run folder always holds its own scores (model cards read them); a shared results folder collects
-            # the table across runs.
-            document = merge_results(output_dir, method, summary)
-            if self.mt_args.results_dir and Path(self.mt_args.results_dir).resolve() != Path(output_dir).resolve():
-                document = merge_results(self.mt_args.results_dir, method, summary)
-            logger.info("results written to %s", self.mt_args.results_dir or output_dir)
-            if self.mt_args.do_analysis:
-                from mtl_bioner.analysis import analyze_run
+            trainer, run = self.train_and_score(task_names, run_dir)
+            export_run(trainer, self.tokenizer, output_dir, self.args.should_save)
+            total_steps = max(total_steps, steps_before + run.train_steps)
+            for name in task_names:
+                summary[name] = {
+                    **summarise(run.scores["test"][name]),
+                    "train_steps": run.train_steps,
+                    "total_steps": steps_before + run.train_steps,
+                }
+                if "validation" in run.scores:
+                    summary[name]["validation"] = summarise(run.scores["validation"][name])
+        if not self.args.should_save:
+            return {}
+        self.write_run_config(output_dir, total_steps)
+        method = method_name(self.mt_args.mode, self.mt_args.slicing_rate, continued=self.continues_mtl_xc)
+        # The run folder always holds its own scores (model cards read them); a shared results folder collects the
+        # table across runs.
+        document = merge_results(output_dir, method, summary)
+        if self.mt_args.results_dir and Path(self.mt_args.results_dir).resolve() != Path(output_dir).resolve():
+            document = merge_results(self.mt_args.results_dir, method, summary)
+        logger.info("results written to %s", self.mt_args.results_dir or output_dir)
+        if self.mt_args.do_analysis:
+            from mtl_bioner.analysis import analyze_run
 
-                analyze_run(output_dir)
-            return document
-        return {}
+            analyze_run(output_dir)
+        return document
 
-    def export(self, trainer: MultiTaskTrainer, task_names: list[str], output_dir: str) -> None:
-        """Per dataset: a standalone checkpoint (shared layers included) and its test predictions."""
-        container = trainer.accelerator.unwrap_model(trainer.model)
-        for name in task_names:
-            predicted = trainer.predict_words(name, "test")
-            if not self.args.should_save:
-                continue
-            export_dir = Path(output_dir) / "export" / name
-            container.model_for(name).save_pretrained(export_dir)
-            self.tokenizer.save_pretrained(export_dir)
-            add_pipeline_code(export_dir)
-            words = self.tasks[name].words["test"]
-            write_predictions(
-                Path(output_dir) / "predictions" / f"{name}.jsonl",
-                words["tokens"],
-                trainer.gold_words(name, "test"),
-                predicted,
-            )
-
-    def write_run_config(self, output_dir: str) -> None:
+    def write_run_config(self, output_dir: str, total_steps: int) -> None:
         train_sets = {
             name: [name] if self.mt_args.mode == "stl" else list(self.task_names) for name in self.task_names
         }
@@ -414,6 +317,8 @@ class Experiment:
             "restarts": self.mt_args.restarts,
             "restart_epochs": self.mt_args.restart_epochs,
             "last_checkpoints": self.mt_args.last_checkpoints,
+            "mtl_xc_checkpoint": self.mt_args.mtl_xc_checkpoint,
+            "total_steps": total_steps,
         }
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         (Path(output_dir) / "run_config.json").write_text(json.dumps(config, indent=2) + "\n")

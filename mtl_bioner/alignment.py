@@ -12,12 +12,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import datasets
-from transformers import PreTrainedTokenizerBase
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 
 IGNORE_INDEX = -100
 NO_WORD = -1
 LABEL_SCHEMES = ("first", "x")
+
+
+def load_tokenizer(name_or_path: str, **kwargs) -> PreTrainedTokenizerBase:
+    """`AutoTokenizer.from_pretrained`, made able to take pre-split words: byte-level BPE tokenizers (RoBERTa's)
+    must add the space a word starts with, or `is_split_into_words=True` input is refused or tokenized as word
+    continuations."""
+    tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
+    if getattr(tokenizer, "add_prefix_space", None) is False:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, **{**kwargs, "add_prefix_space": True})
+    return tokenizer
 
 
 def special_token_layout(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
@@ -251,6 +261,7 @@ __all__ = [
     "NO_WORD",
     "encode_sentence",
     "encode_words",
+    "load_tokenizer",
     "reassemble",
     "special_token_layout",
     "tokenize_dataset",

@@ -1,4 +1,4 @@
-"""Tag raw text with XLNet-CRF checkpoints: exact character offsets, batched windows, Viterbi tags, CRF marginals.
+"""Tag raw text with CRF checkpoints (XLNet or any encoder): exact character offsets, batched windows, Viterbi tags, CRF marginals.
 
 Documents are split into sentences and words by `text.split_sentences` (offsets into the original string), each
 sentence is cut into windows by `alignment` exactly as in training, windows of all documents are sorted by length and
@@ -21,7 +21,6 @@ from typing import Any
 import torch
 from transformers import (
     AutoModelForTokenClassification,
-    AutoTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
@@ -29,6 +28,7 @@ from transformers import (
 from .alignment import (
     IGNORE_INDEX,
     encode_words,
+    load_tokenizer,
     reassemble,
     window_layout,
     word_pieces,
@@ -37,8 +37,6 @@ from .collator import DataCollatorForWordCRF
 from .text import Word, split_sentences
 
 
-# Same value as modeling_xlnet_crf.FORBIDDEN_SCORE: what the model's forward puts on tags a position may not take.
-_FORBIDDEN_SCORE = -1.0e4
 _X_LABEL = "X"
 OVERLAP_POLICIES = ("keep", "resolve")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
@@ -105,7 +103,7 @@ def _check_texts(texts: str | Iterable[str]) -> tuple[list[str], bool]:
 
 
 def _register_local_model() -> None:
-    """Register the `xlnet-crf` Auto classes from the installed `modeling_xlnet_crf`, when it is installed.
+    """Register the `xlnet-crf` and `encoder-crf` Auto classes from the installed `modeling_xlnet_crf`, when it is installed.
 
     Without it (e.g. this file runs as a checkpoint's remote code) loading needs `trust_remote_code=True`.
     """
@@ -128,7 +126,7 @@ def _check_folder(path: Path) -> None:
 
 
 class BioNERTagger:
-    """Named-entity tagger over raw text for one XLNet-CRF checkpoint.
+    """Named-entity tagger over raw text for one CRF checkpoint (XLNet or any supported encoder).
 
     Calling it on a string returns that text's entities; on a list of strings, one list per text. Each entity is
     `{"start", "end", "text", "type", "score"}` with `text == document[start:end]`, in document order.
@@ -144,9 +142,11 @@ class BioNERTagger:
         stride: int = 128,
         name: str | None = None,
     ):
-        crf = getattr(model, "crf", None)
-        if crf is None or not hasattr(crf, "marginals") or not hasattr(model, "_crf_positions"):
-            raise TypeError(f"{type(model).__name__} has no CRF head, expected an XLNetForTokenClassificationCRF")
+        if not callable(getattr(model, "crf_positions", None)):  # duck-typed: remote-code classes are other objects
+            raise TypeError(
+                f"{type(model).__name__} has no CRF head, expected an XLNetForTokenClassificationCRF or an "
+                "EncoderForTokenClassificationCRF"
+            )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         config = model.config
@@ -196,11 +196,9 @@ class BioNERTagger:
             model = AutoModelForTokenClassification.from_pretrained(
                 name, use_safetensors=True, trust_remote_code=trust_remote_code
             )
-            tokenizer = AutoTokenizer.from_pretrained(name)
+            tokenizer = load_tokenizer(name)
         except Exception as error:  # a loader boundary: say which checkpoint failed and why
-            raise OSError(
-                f"Could not load an XLNet-CRF checkpoint from {name!r}: {type(error).__name__}: {error}"
-            ) from error
+            raise OSError(f"Could not load a CRF checkpoint from {name!r}: {type(error).__name__}: {error}") from error
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         return cls(
@@ -231,7 +229,7 @@ class BioNERTagger:
             results[index].extend(_entities(documents[index], words, word_tags))
         return results[0] if single else results
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def tag_words(
         self, sentences: Sequence[Sequence[str]], *, progress: bool = False
     ) -> list[list[tuple[str, float]]]:
@@ -278,27 +276,11 @@ class BioNERTagger:
 
     def _predict(self, batch: dict[str, torch.Tensor]) -> tuple[list[list[int]], list[list[float]]]:
         """Viterbi tags and their marginal probabilities per piece (-100 and 0.0 where the CRF tags nothing)."""
-        device = self.device
-        input_ids, attention_mask, word_ids = (
-            batch[key].to(device) for key in ("input_ids", "attention_mask", "word_ids")
-        )
-        output = self.model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            word_ids=word_ids,
-            return_dict=True,
-        )
-        positions, continuation = self.model._crf_positions(attention_mask, None, word_ids)
-        emissions = output.logits.float()
-        if continuation is not None:  # the "x" scheme, as in the model's forward
-            is_x = torch.zeros(emissions.shape[-1], dtype=torch.bool, device=device)
-            is_x[self._x_id] = True
-            forbidden = torch.where(continuation.unsqueeze(-1), ~is_x, is_x) & positions.unsqueeze(-1)
-            emissions = emissions.masked_fill(forbidden, _FORBIDDEN_SCORE)
-        marginals = self.model.crf.marginals(emissions, positions)
+        inputs = {key: batch[key].to(self.device) for key in ("input_ids", "attention_mask", "word_ids")}
+        output = self.model(**inputs, output_marginals=True, return_dict=True)
         tags = output.predictions
-        probabilities = marginals.gather(-1, tags.clamp(min=0).unsqueeze(-1)).squeeze(-1).masked_fill(tags < 0, 0.0)
-        return tags.tolist(), probabilities.tolist()
+        probabilities = output.marginals.gather(-1, tags.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        return tags.tolist(), probabilities.masked_fill(tags < 0, 0.0).tolist()
 
 
 def _overlap(a: Entity, b: Entity) -> bool:

@@ -1,7 +1,7 @@
 """Several datasets, one container: STL, MTL-XC and MTL-LS are three ways of sharing the same modules.
 
-Each dataset owns a complete `XLNetForTokenClassificationCRF`. In MTL-XC every dataset points at one model. In
-MTL-LS (layer slicing) the word embeddings and the bottom k encoder layers of all the per-dataset models are the
+Each dataset owns a complete CRF model (`XLNetForTokenClassificationCRF` or `EncoderForTokenClassificationCRF`).
+In MTL-XC every dataset points at one model. In MTL-LS (layer slicing) the embeddings and the bottom k encoder layers of all the per-dataset models are the
 *same* module objects, so a batch of dataset A runs through model A unchanged and its gradients reach the shared
 layers and A's own top layers and CRF only. Exporting a dataset is `save_pretrained` of its model: a standalone
 checkpoint with the shared weights inside.
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import nn
 
-from modeling_xlnet_crf import XLNetForTokenClassificationCRF
+from modeling_xlnet_crf import CRFTokenClassificationMixin as CRFModel
 
 
 MODES = ("stl", "mtl-xc", "mtl-ls")
@@ -37,7 +37,7 @@ class MultiTaskModel(nn.Module):
 
     accepts_loss_kwargs = False
 
-    def __init__(self, models: Mapping[str, XLNetForTokenClassificationCRF], routes: Mapping[str, str]):
+    def __init__(self, models: Mapping[str, CRFModel], routes: Mapping[str, str]):
         super().__init__()
         unknown = sorted(set(routes.values()) - set(models))
         if unknown:
@@ -50,7 +50,7 @@ class MultiTaskModel(nn.Module):
     def tasks(self) -> list[str]:
         return list(self.routes)
 
-    def model_for(self, task: str) -> XLNetForTokenClassificationCRF:
+    def model_for(self, task: str) -> CRFModel:
         if task not in self.routes:
             raise KeyError(f"unknown task {task!r}; this model was trained on {self.tasks}")
         return self.models[self.routes[task]]
@@ -100,41 +100,72 @@ class MultiTaskModel(nn.Module):
         )
 
 
-def single_model(tasks: list[str], model: XLNetForTokenClassificationCRF) -> MultiTaskModel:
+def single_model(tasks: list[str], model: CRFModel) -> MultiTaskModel:
     """STL (one task) or MTL-XC (every task on one model, hence one unified label set)."""
     return MultiTaskModel({"shared": model}, {task: "shared" for task in tasks})
 
 
+def _get(module: nn.Module, path: str):
+    """The submodule or parameter at a dotted path, or None when this config does not create it."""
+    parent_path, _, name = path.rpartition(".")
+    try:
+        parent = module.get_submodule(parent_path) if parent_path else module
+    except AttributeError:
+        return None
+    return getattr(parent, name, None)
+
+
+def _set(module: nn.Module, path: str, value) -> None:
+    parent_path, _, name = path.rpartition(".")
+    setattr(module.get_submodule(parent_path) if parent_path else module, name, value)
+
+
+def _copy(target, source) -> None:
+    if isinstance(target, nn.Module):
+        target.load_state_dict(source.state_dict())
+    else:
+        target.data.copy_(source.data)
+
+
 def layer_sliced(
     tasks: list[str],
-    make_model: Callable[[str], XLNetForTokenClassificationCRF],
+    make_model: Callable[[str], CRFModel],
     slicing_rate: float,
-    mtl_xc_model: XLNetForTokenClassificationCRF | None,
+    mtl_xc_model: CRFModel | None,
 ) -> MultiTaskModel:
     """MTL-LS: one model per task from `make_model(task)` (pretrained or initial encoder, fresh head and CRF), whose
-    word embeddings and bottom k layers are replaced by one shared copy initialised from `mtl_xc_model`."""
+    embeddings and bottom k layers are replaced by one shared copy initialised from `mtl_xc_model`.
+
+    Which modules are "the embeddings" and "the layers" comes from each encoder family's `EncoderLayout`, so this
+    works for XLNet and for every BERT-family encoder alike.
+    """
     models = {task: make_model(task) for task in tasks}
     first = models[tasks[0]]
-    n_layer = first.config.n_layer
+    layout = first.encoder_layout
+    owner = first.backbone
+    n_layer = len(first.encoder_layers())
     k = shared_layer_count(n_layer, slicing_rate)
-    owner = first.transformer
+    shared_paths = [path for path in layout.embeddings if _get(owner, path) is not None]
+    shared_paths += [f"{layout.layers}.{index}" for index in range(k)]
     if mtl_xc_model is not None:
-        source = mtl_xc_model.transformer
-        if source.word_embedding.weight.shape != owner.word_embedding.weight.shape or len(source.layer) != n_layer:
+        source = mtl_xc_model.backbone
+        if type(source) is not type(owner) or len(mtl_xc_model.encoder_layers()) != n_layer:
             raise ValueError(
-                f"the MTL-XC model has embeddings {tuple(source.word_embedding.weight.shape)} and {len(source.layer)} "
-                f"layers, expected {tuple(owner.word_embedding.weight.shape)} and {n_layer} as in the task models"
+                f"the MTL-XC model has a {type(source).__name__} with {len(mtl_xc_model.encoder_layers())} layers, "
+                f"expected a {type(owner).__name__} with {n_layer} layers as in the task models"
             )
-        owner.word_embedding.load_state_dict(source.word_embedding.state_dict())
-        owner.mask_emb.data.copy_(source.mask_emb.data)
-        for index in range(k):
-            owner.layer[index].load_state_dict(source.layer[index].state_dict())
+        for path in shared_paths:
+            value = _get(source, path)
+            if value is None:
+                raise ValueError(f"the MTL-XC model's encoder has no {path}, unlike the task models'")
+            try:
+                _copy(_get(owner, path), value)
+            except RuntimeError as error:  # a size mismatch, from load_state_dict or copy_
+                raise ValueError(f"the MTL-XC model's {path} does not fit the task models': {error}") from error
     for task in tasks[1:]:
-        transformer = models[task].transformer
-        transformer.word_embedding = owner.word_embedding
-        transformer.mask_emb = owner.mask_emb
-        for index in range(k):
-            transformer.layer[index] = owner.layer[index]
+        backbone = models[task].backbone
+        for path in shared_paths:
+            _set(backbone, path, _get(owner, path))
     return MultiTaskModel(models, {task: task for task in tasks})
 
 

@@ -1,4 +1,4 @@
-"""A `token-classification` pipeline for XLNet-CRF checkpoints that returns the CRF's entities, not an argmax.
+"""A `token-classification` pipeline for CRF checkpoints (XLNet or any encoder) that returns the CRF's entities, not an argmax.
 
 transformers' `TokenClassificationPipeline` takes a softmax and an argmax over `logits`; for a CRF model those are
 emission scores, so its tags ignore the transitions and its scores are not probabilities of anything decoded. This
@@ -45,7 +45,7 @@ def _as_pipeline_entity(entity: Entity) -> dict[str, Any]:
 
 
 class XLNetCRFTokenClassificationPipeline(Pipeline):
-    """Named entities from an XLNet-CRF model: Viterbi decoding, CRF-marginal scores, character offsets.
+    """Named entities from a CRF model (XLNet or any encoder): Viterbi decoding, CRF-marginal scores, character offsets.
 
     Call parameters (also accepted by `pipeline(...)`): `max_seq_length` (pieces per window, default 512), `stride`
     (overlap of windows in pieces, default 128); `batch_size` counts windows per forward pass (default 32).
@@ -67,20 +67,23 @@ class XLNetCRFTokenClassificationPipeline(Pipeline):
             forward["stride"] = stride
         return {}, forward, {}
 
-    def _tagger(self, max_seq_length: int = 512, stride: int = 128) -> BioNERTagger:
+    def _tagger(self, max_seq_length: int = 512, stride: int = 128, batch_size: int | None = None) -> BioNERTagger:
         return BioNERTagger(
             self.model,
             self.tokenizer,
-            batch_size=self._batch_size or 32,
+            batch_size=batch_size or self._batch_size or 32,
             max_seq_length=max_seq_length,
             stride=stride,
         )
 
-    def __call__(self, inputs: str | Iterable[str], **kwargs) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
-        """Entities of one text, or one list per text: all sentences of all texts are batched together."""
+    def __call__(
+        self, inputs: str | Iterable[str], batch_size: int | None = None, **kwargs
+    ) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+        """Entities of one text, or one list per text: all sentences of all texts are batched together, `batch_size`
+        windows per forward pass."""
         _, forward, _ = self._sanitize_parameters(**kwargs)
         documents, single = _check_texts(inputs)
-        tagged = self._tagger(**{**self._forward_params, **forward})(documents)
+        tagged = self._tagger(**{**self._forward_params, **forward}, batch_size=batch_size)(documents)
         results = [[_as_pipeline_entity(entity) for entity in entities] for entities in tagged]
         return results[0] if single else results
 
@@ -90,11 +93,7 @@ class XLNetCRFTokenClassificationPipeline(Pipeline):
         return {"text": inputs}
 
     def _forward(self, model_inputs: dict[str, Any], max_seq_length: int = 512, stride: int = 128) -> dict[str, Any]:
-        import torch
-
-        # Pipeline.forward runs under inference_mode, in which the CRF marginals (autograd) cannot run.
-        with torch.inference_mode(False), torch.no_grad():
-            return {"entities": self._tagger(max_seq_length, stride)(model_inputs["text"])}
+        return {"entities": self._tagger(max_seq_length, stride)(model_inputs["text"])}
 
     def postprocess(self, model_outputs: dict[str, Any], **_) -> list[dict[str, Any]]:
         return [_as_pipeline_entity(entity) for entity in model_outputs["entities"]]

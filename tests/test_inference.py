@@ -5,13 +5,12 @@ import time
 
 import pytest
 import torch
-from tagger_fixtures import TOY_TEXT
+from utils import TOY_TEXT
 
-from mtl_bioner.inference import _FORBIDDEN_SCORE, BioNERTagger, MultiTagger, _entities
+from mtl_bioner.inference import BioNERTagger, MultiTagger, _entities
 from mtl_bioner.text import Word, model_form, split_sentences, tokenize
 
 
-pytest_plugins = ["data_fixtures", "tagger_fixtures"]
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 AWKWARD_TEXTS = [
@@ -176,11 +175,10 @@ def test_scores_are_crf_marginals(tagger):
 
 
 def test_x_label_scheme(tiny_tokenizer, tmp_path):
-    from conftest import tiny_crf_config
+    from utils import tiny_crf_config
 
-    from modeling_xlnet_crf import FORBIDDEN_SCORE, XLNetForTokenClassificationCRF
+    from modeling_xlnet_crf import XLNetForTokenClassificationCRF
 
-    assert _FORBIDDEN_SCORE == FORBIDDEN_SCORE
     torch.manual_seed(0)
     config = tiny_crf_config(
         labels=["O", "B-Disease", "I-Disease", "X"],
@@ -256,7 +254,7 @@ def test_missing_or_corrupt_checkpoints(tiny_model_dir, tmp_path, monkeypatch):
     corrupt = tmp_path / "corrupt"
     shutil.copytree(tiny_model_dir, corrupt)
     (corrupt / "model.safetensors").write_bytes(b"\x00garbage" * 10)
-    with pytest.raises(OSError, match="Could not load an XLNet-CRF checkpoint"):
+    with pytest.raises(OSError, match="Could not load a CRF checkpoint"):
         BioNERTagger.from_pretrained(corrupt, device="cpu")
     bad_config = tmp_path / "bad_config"
     shutil.copytree(tiny_model_dir, bad_config)
