@@ -906,11 +906,6 @@ class EncoderCRFPreTrainedModel(PreTrainedModel):
     base_model_prefix = "encoder"
     main_input_name = "input_ids"
     supports_gradient_checkpointing = True
-    # The attention kernels are the encoder's: declare them all so the nested config keeps the one it chose.
-    _supports_sdpa = True
-    _supports_flash_attn = True
-    _supports_flex_attn = True
-    _supports_attention_backend = True
 
 
 class EncoderForTokenClassificationCRF(CRFTokenClassificationMixin, EncoderCRFPreTrainedModel):
@@ -921,10 +916,12 @@ class EncoderForTokenClassificationCRF(CRFTokenClassificationMixin, EncoderCRFPr
     """
 
     def __init__(self, config: EncoderCRFConfig, encoder: PreTrainedModel | None = None):
+        # The attention kernel is the encoder family's choice (SDPA where it has one, else eager): the composite's
+        # own check knows nothing of the family and resets the nested config, so the choice is put back after it.
+        chosen_attention = config.encoder._attn_implementation
         super().__init__(config)
         self.num_labels = config.num_labels
-        # The composite config chose the attention kernel; the nested encoder config must use the same one.
-        config.encoder._attn_implementation_internal = config._attn_implementation
+        config.encoder._attn_implementation_internal = chosen_attention
         if encoder is None:
             encoder = AutoModel.from_config(config.encoder, **dict(self.encoder_layout.init_kwargs))
         elif encoder.config.model_type != config.encoder.model_type:
@@ -949,7 +946,10 @@ class EncoderForTokenClassificationCRF(CRFTokenClassificationMixin, EncoderCRFPr
         encoder_config = encoder_config or AutoConfig.from_pretrained(encoder_name_or_path)
         layout = encoder_layout(encoder_config.model_type)
         encoder = AutoModel.from_pretrained(encoder_name_or_path, config=encoder_config, **dict(layout.init_kwargs))
-        return cls(EncoderCRFConfig(encoder=encoder.config, **config_kwargs), encoder=encoder)
+        attention = encoder.config._attn_implementation
+        config = EncoderCRFConfig(encoder=encoder.config, **config_kwargs)
+        config.encoder._attn_implementation_internal = attention  # a new composite config resets it
+        return cls(config, encoder=encoder)
 
     @property
     def backbone(self) -> nn.Module:

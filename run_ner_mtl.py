@@ -121,6 +121,10 @@ class MultiTaskArguments:
         default=0.9, metadata={"help": "lr * decay ** depth-from-top per encoder layer."}
     )
     last_checkpoints: int = field(default=5, metadata={"help": "Evaluate the last N checkpoints on test: mean ± sd."})
+    score_splits: str = field(
+        default="test,validation",
+        metadata={"help": "Splits the last checkpoints are scored on: test (reported) and validation (to choose)."},
+    )
     restarts: int = field(
         default=0, metadata={"help": "The paper's n + k x m protocol: k continuations of the final model."}
     )
@@ -260,7 +264,10 @@ class Experiment:
             # XLNet's segment and mask-token parameters get no gradient without token_type_ids, and in MTL-LS the
             # other datasets' top layers idle in a step: DDP must look for unused parameters in every mode.
             args.ddp_find_unused_parameters = True
-        protocol = Protocol(self.mt_args.last_checkpoints, self.mt_args.restarts, self.mt_args.restart_epochs)
+        splits = tuple(split.strip() for split in self.mt_args.score_splits.split(",") if split.strip())
+        if "test" not in splits:
+            raise ValueError(f"--score_splits {self.mt_args.score_splits!r} must include test (the reported scores)")
+        protocol = Protocol(self.mt_args.last_checkpoints, self.mt_args.restarts, self.mt_args.restart_epochs, splits)
         return train_and_score(
             lambda model, run_args: self.trainer(model, task_names, run_args), self.build(task_names), args, protocol
         )

@@ -31,12 +31,16 @@ def load_tokenizer(name_or_path: str, **kwargs) -> PreTrainedTokenizerBase:
 
 
 def special_token_layout(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
-    """Special-token ids the tokenizer puts before and after a single sequence (XLNet: none; `<sep>`, `<cls>`)."""
-    probe = tokenizer("a", return_special_tokens_mask=True)
-    ids, special = probe["input_ids"], probe["special_tokens_mask"]
-    first = special.index(0)
-    last = len(special) - 1 - special[::-1].index(0)
-    return ids[:first], ids[last + 1 :]
+    """Special-token ids the tokenizer puts before and after a single sequence (XLNet: none; `<sep>`, `<cls>`).
+
+    Found by encoding a probe with and without special tokens: a special-tokens mask would also flag the unknown
+    token, which a small vocabulary may give the probe."""
+    with_specials = tokenizer("a")["input_ids"]
+    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
+    for start in range(len(with_specials) - len(bare) + 1):
+        if with_specials[start : start + len(bare)] == bare:
+            return with_specials[:start], with_specials[start + len(bare) :]
+    raise ValueError(f"{type(tokenizer).__name__} changes the pieces of a text when adding special tokens")
 
 
 def word_pieces(sentences: Sequence[Sequence[str]], tokenizer: PreTrainedTokenizerBase) -> list[list[list[int]]]:

@@ -25,12 +25,14 @@ RUN_CONFIG = "run_config.json"
 
 @dataclass
 class Protocol:
-    """`last_checkpoints`: how many of the last checkpoints are scored (mean ± sd); `restarts` continuations of the
-    final model, `restart_epochs` each, whose checkpoints are pooled with the first run's (the paper's n + k x m)."""
+    """`last_checkpoints`: how many of the last checkpoints are scored (mean ± sd) on each of `splits`; `restarts`
+    continuations of the final model, `restart_epochs` each, whose checkpoints are pooled with the first run's (the
+    paper's n + k x m)."""
 
     last_checkpoints: int = 5
     restarts: int = 0
     restart_epochs: float = 0.0
+    splits: tuple[str, ...] = SCORED_SPLITS
 
 
 @dataclass
@@ -54,7 +56,7 @@ def train_and_score(
     trainer.train(resume_from_checkpoint=True if resume in ("True", "true", "last") else resume)
     steps = trainer.state.global_step
     final_state = copy.deepcopy(model.state_dict())
-    scores = score_checkpoints(trainer, args.output_dir, protocol.last_checkpoints)
+    scores = score_checkpoints(trainer, args.output_dir, protocol.last_checkpoints, protocol.splits)
     for restart in range(1, protocol.restarts + 1):
         restart_args = copy.deepcopy(args)
         restart_args.output_dir = os.path.join(args.output_dir, f"restart-{restart}")
@@ -65,7 +67,9 @@ def train_and_score(
         restart_trainer = make_trainer(model, restart_args)
         restart_trainer.train()
         steps += restart_trainer.state.global_step
-        restart_scores = score_checkpoints(restart_trainer, restart_args.output_dir, protocol.last_checkpoints)
+        restart_scores = score_checkpoints(
+            restart_trainer, restart_args.output_dir, protocol.last_checkpoints, protocol.splits
+        )
         for split, per_task in restart_scores.items():
             for name, values in per_task.items():
                 scores[split][name].extend(values)
@@ -73,12 +77,14 @@ def train_and_score(
     return trainer, RunScores(scores, steps)
 
 
-def score_checkpoints(trainer: MultiTaskTrainer, output_dir: str, last: int) -> dict[str, dict[str, list[dict]]]:
-    """Scores of each of the last `last` checkpoints (or of the current weights when none was saved) on every split
-    of `SCORED_SPLITS` the tasks have: test as the paper reports, validation to choose e.g. a slicing rate."""
+def score_checkpoints(
+    trainer: MultiTaskTrainer, output_dir: str, last: int, splits: tuple[str, ...] = SCORED_SPLITS
+) -> dict[str, dict[str, list[dict]]]:
+    """Scores of each of the last `last` checkpoints (or of the current weights when none was saved) on each of
+    `splits` the tasks have: test as the paper reports, validation to choose e.g. a slicing rate."""
     model = trainer.accelerator.unwrap_model(trainer.model)
     folders = checkpoint_dirs(output_dir)[-last:] or [None]
-    splits = [split for split in SCORED_SPLITS if all(split in task.windows for task in trainer.tasks.values())]
+    splits = [split for split in splits if all(split in task.windows for task in trainer.tasks.values())]
     scores: dict[str, dict[str, list[dict]]] = {split: {name: [] for name in trainer.tasks} for split in splits}
     for folder in folders:
         if folder is not None:

@@ -6,13 +6,12 @@ import subprocess
 import sys
 
 import pytest
-from tagger_fixtures import TOY_TEXT
+from utils import TOY_TEXT
 
 from mtl_bioner.cli import main
 from mtl_bioner.inference import BioNERTagger
 
 
-pytest_plugins = ["data_fixtures", "tagger_fixtures"]
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 TITLE = "Familial breast and ovarian cancer."
@@ -118,7 +117,8 @@ def test_pubtator_round_trip(tiny_model_dir, tmp_path, capsys):
     lines = blocks[0].splitlines()
     assert lines[0] == f"123|t|{TITLE}" and lines[1] == f"123|a|{ABSTRACT}"
     document = TITLE + " " + ABSTRACT
-    annotations = [line.split("\t") for line in lines[2:]]
+    assert lines[2] == "123\t0\t8\tFamilial\tDisease\tD1"  # the input's annotation first, as it was
+    annotations = [line.split("\t") for line in lines[3:]]
     assert annotations
     for pmid, start, end, text, entity_type in annotations:
         assert pmid == "123" and document[int(start) : int(end)] == text and entity_type == "Disease"
@@ -155,7 +155,7 @@ def test_clear_errors(tiny_model_dir, tmp_path, capsys):
     source = tmp_path / "bad.jsonl"
     source.write_text('{"id": 1, "text": "fine"}\n{"id": 2, "body": "no text"}\n', encoding="utf-8")
     assert main(["--model", str(tiny_model_dir), "--input", str(source), "--no_progress"]) == 1
-    assert 'bad, line 2: expected an object with a string "text" field' in capsys.readouterr().err
+    assert f'{source}, line 2: expected an object with a string "text" field' in capsys.readouterr().err
     source.write_text("not pubtator\n", encoding="utf-8")
     assert (
         main(

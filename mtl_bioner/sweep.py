@@ -1,0 +1,384 @@
+"""Reproduce the paper's Tables 1-2 with one command: plan, run (resumably) and tabulate STL, MTL-XC and MTL-LS.
+
+    python -m mtl_bioner.sweep --group disease --rates 0.25,0.5,0.75,1.0 --seeds 3 --output_dir runs/disease \
+        --model_name_or_path xlnet-base-cased --num_train_epochs 30
+    python -m mtl_bioner.sweep --group disease --rates 0,0.5,1.0 --seeds 3 --output_dir runs/disease-equal \
+        --equal_compute --updates 20000 --controls --launcher accelerate
+
+Flags the sweep does not know are passed to every `run_ner_mtl.py` run. Per seed s (seed = --seed + s) it plans one
+STL run per dataset, one MTL-XC run over all datasets, one MTL-LS run per slicing rate starting from that seed's
+MTL-XC run and, with --controls, "MTL-XC continued": the MTL-XC model trained for as many more updates as MTL-LS.
+
+Compute. Without --equal_compute every run trains for the passed-through epochs or steps, as the paper did, and
+MTL-LS (and the control) continue on top of a finished MTL-XC run, so they have seen more updates than STL or MTL-XC.
+With --equal_compute --updates U, each method's *model for a dataset* has seen exactly U optimizer updates:
+- STL: U updates per dataset (one run each);
+- MTL-XC: U updates over all datasets together (its model for a dataset has seen U updates, most of them on batches
+  of other datasets: that is the method);
+- MTL-LS and MTL-XC continued: U_xc = round(U * --xc_fraction) updates of MTL-XC (a separate "MTL-XC start" run, not
+  the reported U-update MTL-XC run) plus U - U_xc of their own.
+Runs get `--max_steps`, so epochs are not used. The counts the runs report (`total_steps`) are checked in the tables.
+
+Resuming. A run whose folder holds results.json is done and skipped; one with checkpoints but no results.json is
+rerun with `--resume_from_checkpoint last`; re-running the same command after a crash continues the sweep. The
+arguments are recorded in DIR/sweep.json and a DIR planned with other arguments is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from data_scripts.registry import GROUPS, get_row
+
+from .checkpoints import checkpoint_dirs
+from .results import method_name
+
+
+RUN_SCRIPT = Path(__file__).resolve().parents[1] / "run_ner_mtl.py"
+SWEEP_FILE = "sweep.json"
+CONTINUED = "MTL-XC continued"
+XC_START = "MTL-XC start"
+# Flags the sweep sets for each run itself; passing them through would contradict the plan.
+OWNED_FLAGS = (
+    "--mode",
+    "--group",
+    "--datasets",
+    "--slicing_rate",
+    "--mtl_xc_checkpoint",
+    "--output_dir",
+    "--seed",
+    "--resume_from_checkpoint",
+    "--mix_datasets",
+    "--results_dir",
+)
+# Restarts would add updates beyond the budget.
+EQUAL_COMPUTE_FLAGS = ("--max_steps", "--num_train_epochs", "--restarts", "--restart_epochs")
+# Arguments that change how runs are launched or printed, not what they compute: not compared on resume.
+LAUNCH_ONLY = ("output_dir", "launcher", "accelerate_config", "dry_run")
+
+
+class SweepMismatchError(ValueError):
+    """The output folder holds a sweep planned with other arguments."""
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One `run_ner_mtl.py` invocation of the sweep.
+
+    `method` is the key the run writes in its results.json; `label` the column it fills in the tables (they differ
+    only for the equal-compute "MTL-XC start" run, which is written as MTL-XC). `updates` is the run's own
+    `--max_steps`, `total_updates` those of its model including the MTL-XC run it starts from (equal compute only).
+    """
+
+    name: str
+    folder: str
+    mode: str
+    method: str
+    label: str
+    seed_index: int
+    seed: int
+    datasets: tuple[str, ...]
+    slicing_rate: float | None
+    argv: tuple[str, ...]
+    dependencies: tuple[str, ...] = ()
+    updates: int | None = None
+    total_updates: int | None = None
+
+    @property
+    def checkpoint_root(self) -> Path:
+        """Where the run's checkpoint-<step> folders go: STL runs train each dataset in <output_dir>/<dataset>."""
+        return Path(self.folder) / self.datasets[0] if self.mode == "stl" else Path(self.folder)
+
+    def status(self) -> str:
+        """'done' (results.json written last by the run), 'resume' (checkpoints only) or 'new'."""
+        if (Path(self.folder) / "results.json").is_file():
+            return "done"
+        return "resume" if checkpoint_dirs(self.checkpoint_root) else "new"
+
+    def launch_argv(self) -> list[str]:
+        """The run's arguments, resuming from its last checkpoint when a previous attempt left some."""
+        return list(self.argv) + (["--resume_from_checkpoint", "last"] if self.status() == "resume" else [])
+
+
+def parse_rates(text: str) -> list[float]:
+    rates = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            rate = float(item)
+        except ValueError:
+            raise ValueError(f"--rates item {item!r} is not a number") from None
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"--rates item {item!r} is outside [0, 1]")
+        rates.append(rate)
+    labels = [f"{rate:.2f}" for rate in rates]
+    if not rates or len(set(labels)) != len(labels):
+        raise ValueError(f"--rates {text!r} must list distinct slicing rates (two decimals tell them apart)")
+    return rates
+
+
+def flag_name(argument: str) -> str:
+    return argument.split("=", 1)[0]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mtl_bioner.sweep",
+        description="Plan, run and tabulate STL / MTL-XC / MTL-LS over seeds; unknown flags go to every run.",
+        allow_abbrev=False,
+    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--group", choices=sorted(GROUPS), help="Every dataset of one entity group.")
+    which.add_argument("--datasets", help="Comma-separated rows of the paper's tables, e.g. BC5CDR-disease,...")
+    parser.add_argument("--rates", default="0.25,0.5,0.75,1.0", help="MTL-LS slicing rates (0 shares embeddings).")
+    parser.add_argument("--seeds", type=int, default=1, help="Number of seeds; seed s uses --seed + s.")
+    parser.add_argument("--seed", type=int, default=42, help="Base seed.")
+    parser.add_argument("--output_dir", required=True, help="Sweep folder: one sub-folder per run, then the tables.")
+    parser.add_argument("--equal_compute", action="store_true", help="Same optimizer updates U for every method.")
+    parser.add_argument("--updates", type=int, help="U for --equal_compute.")
+    parser.add_argument(
+        "--xc_fraction", type=float, default=0.5, help="Equal compute: share of U that MTL-LS spends in MTL-XC."
+    )
+    parser.add_argument("--controls", action="store_true", help="Also run MTL-XC continued (MTL-LS's extra updates).")
+    parser.add_argument("--mix_datasets", action="store_true", help="MTL-XC batches mix datasets (passed to runs).")
+    parser.add_argument("--launcher", choices=("inprocess", "accelerate"), default="inprocess")
+    parser.add_argument("--accelerate_config", help="accelerate launch --config_file for --launcher accelerate.")
+    parser.add_argument("--dry_run", action="store_true", help="Print the plan and exact commands, run nothing.")
+    return parser
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """The sweep's own options and the flags passed through to every run (checked against the plan's own)."""
+    parser = build_parser()
+    options, passthrough = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    owned = OWNED_FLAGS + (EQUAL_COMPUTE_FLAGS if options.equal_compute else ())
+    for argument in passthrough:
+        if flag_name(argument) in owned:
+            reason = " (--equal_compute sets it from --updates)" if flag_name(argument) in EQUAL_COMPUTE_FLAGS else ""
+            parser.error(f"{flag_name(argument)} is set by the sweep for each run{reason}")
+    if options.equal_compute:
+        if options.updates is None or options.updates < 2:
+            parser.error("--equal_compute needs --updates U (at least 2 optimizer updates)")
+        xc_updates = round(options.updates * options.xc_fraction)
+        if not 1 <= xc_updates < options.updates:
+            parser.error(
+                f"--xc_fraction {options.xc_fraction} leaves MTL-LS {xc_updates} of {options.updates} updates"
+            )
+    elif options.updates is not None:
+        parser.error("--updates only applies with --equal_compute (otherwise pass --max_steps to every run)")
+    if options.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    if options.accelerate_config and options.launcher != "accelerate":
+        parser.error("--accelerate_config needs --launcher accelerate")
+    try:
+        options.rates = parse_rates(options.rates)
+        options.datasets = resolve_datasets(options.group, options.datasets)
+    except (KeyError, ValueError) as error:
+        parser.error(str(error))
+    return options, passthrough
+
+
+def resolve_datasets(group: str | None, datasets: str | None) -> list[str]:
+    if group:
+        return list(GROUPS[group])
+    names = [name.strip() for name in datasets.split(",") if name.strip()]
+    for name in names:
+        get_row(name)  # raises with the list of valid rows
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"--datasets {datasets!r} must name distinct rows")
+    return names
+
+
+def sweep_arguments(options: argparse.Namespace, passthrough: Sequence[str]) -> dict:
+    """What determines the runs and their results: recorded in sweep.json and compared when a sweep continues."""
+    values = {key: value for key, value in vars(options).items() if key not in LAUNCH_ONLY}
+    if not options.equal_compute:
+        values["xc_fraction"] = None
+    return {**values, "passthrough": list(passthrough)}
+
+
+def plan_sweep(options: argparse.Namespace, passthrough: Sequence[str]) -> list[PlannedRun]:
+    """Every run of the sweep, seed by seed: STL per dataset, MTL-XC (and its equal-compute start), MTL-LS per rate,
+    then the control. Dependencies name the MTL-XC run an MTL-LS or continued run starts from."""
+    root = Path(options.output_dir)
+    datasets = tuple(options.datasets)
+    dataset_flags = ["--group", options.group] if options.group else ["--datasets", ",".join(datasets)]
+    mix = ["--mix_datasets"] if options.mix_datasets else []
+    total = options.updates if options.equal_compute else None
+    xc_updates = round(total * options.xc_fraction) if total else None
+    extra = total - xc_updates if total else None
+    runs: list[PlannedRun] = []
+
+    def add(
+        name, mode, method, label, seed_index, run_datasets, flags, *, rate=None, after=(), updates=None, seen=None
+    ):
+        folder = root / name
+        seed = options.seed + seed_index
+        steps = ["--max_steps", str(updates)] if updates is not None else []
+        argv = ["--mode", mode, *flags, "--output_dir", str(folder), "--seed", str(seed), *steps, *passthrough]
+        runs.append(
+            PlannedRun(
+                name=name,
+                folder=str(folder),
+                mode=mode,
+                method=method,
+                label=label,
+                seed_index=seed_index,
+                seed=seed,
+                datasets=tuple(run_datasets),
+                slicing_rate=rate,
+                argv=tuple(argv),
+                dependencies=tuple(after),
+                updates=updates,
+                total_updates=seen if seen is not None else updates,
+            )
+        )
+
+    for index in range(options.seeds):
+        prefix = f"seed-{index}"
+        for dataset in datasets:
+            add(
+                f"{prefix}/stl/{dataset}",
+                "stl",
+                "STL",
+                "STL",
+                index,
+                [dataset],
+                ["--datasets", dataset],
+                updates=total,
+            )
+        add(f"{prefix}/mtl-xc", "mtl-xc", "MTL-XC", "MTL-XC", index, datasets, dataset_flags + mix, updates=total)
+        start = f"{prefix}/mtl-xc"
+        if options.equal_compute:
+            start = f"{prefix}/mtl-xc-start"
+            add(start, "mtl-xc", "MTL-XC", XC_START, index, datasets, dataset_flags + mix, updates=xc_updates)
+        start_folder = str(root / start)
+        for rate in options.rates:
+            method = method_name("mtl-ls", rate)
+            flags = dataset_flags + ["--slicing_rate", f"{rate:g}", "--mtl_xc_checkpoint", start_folder]
+            add(
+                f"{prefix}/mtl-ls-{rate:.2f}",
+                "mtl-ls",
+                method,
+                method,
+                index,
+                datasets,
+                flags,
+                rate=rate,
+                after=[start],
+                updates=extra,
+                seen=total,
+            )
+        if options.controls:
+            flags = dataset_flags + mix + ["--mtl_xc_checkpoint", start_folder]
+            name = f"{prefix}/mtl-xc-continued"
+            add(name, "mtl-xc", CONTINUED, CONTINUED, index, datasets, flags, after=[start], updates=extra, seen=total)
+    return execution_order(runs)
+
+
+def execution_order(runs: Sequence[PlannedRun]) -> list[PlannedRun]:
+    """Runs in plan order, each moved after the runs it depends on (a stable topological sort)."""
+    by_name = {run.name: run for run in runs}
+    for run in runs:
+        for dependency in run.dependencies:
+            if dependency not in by_name:
+                raise ValueError(f"run {run.name} depends on {dependency}, which is not planned")
+    ordered: list[PlannedRun] = []
+    placed: set[str] = set()
+    pending = list(runs)
+    while pending:
+        ready = next((run for run in pending if set(run.dependencies) <= placed), None)
+        if ready is None:
+            raise ValueError(f"circular dependencies among {[run.name for run in pending]}")
+        ordered.append(ready)
+        placed.add(ready.name)
+        pending.remove(ready)
+    return ordered
+
+
+def launch_command(run: PlannedRun, launcher: str, accelerate_config: str | None = None) -> list[str]:
+    """The command line of a run; in-process runs execute the same arguments through `run_ner_mtl.main`."""
+    if launcher == "accelerate":
+        config = ["--config_file", accelerate_config] if accelerate_config else []
+        return ["accelerate", "launch", *config, str(RUN_SCRIPT), *run.launch_argv()]
+    return [sys.executable, str(RUN_SCRIPT), *run.launch_argv()]
+
+
+def describe_plan(runs: Sequence[PlannedRun], launcher: str, accelerate_config: str | None = None) -> str:
+    statuses = [run.status() for run in runs]
+    counts = {status: statuses.count(status) for status in ("done", "resume", "new")}
+    lines = [
+        f"{len(runs)} runs: {counts['done']} done (skipped), {counts['resume']} to resume, {counts['new']} to run"
+        + (" (in-process: the same arguments go to run_ner_mtl.main)" if launcher == "inprocess" else "")
+    ]
+    for run, status in zip(runs, statuses):
+        after = f" after {', '.join(run.dependencies)}" if run.dependencies else ""
+        lines.append(f"[{status}] {run.name} ({run.label}){after}")
+        lines.append("    " + shlex.join(launch_command(run, launcher, accelerate_config)))
+    return "\n".join(lines)
+
+
+def record_sweep(directory: Path, arguments: dict, runs: Sequence[PlannedRun]) -> None:
+    """Write DIR/sweep.json, or check that the one there was planned with the same arguments."""
+    path = directory / SWEEP_FILE
+    if path.is_file():
+        recorded = json.loads(path.read_text())["arguments"]
+        if recorded != arguments:
+            changed = sorted(key for key in set(recorded) | set(arguments) if recorded.get(key) != arguments.get(key))
+            details = "; ".join(f"{key}: was {recorded.get(key)!r}, now {arguments.get(key)!r}" for key in changed)
+            raise SweepMismatchError(
+                f"{path} was planned with other arguments ({details}). Re-run with the recorded arguments to "
+                "continue that sweep, or choose another --output_dir."
+            )
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"arguments": arguments, "runs": [asdict(run) for run in runs]}, indent=2) + "\n")
+
+
+def execute(runs: Sequence[PlannedRun], launcher: str, accelerate_config: str | None = None) -> None:
+    """Run what is not done, in order; a failing run stops the sweep (its checkpoints let the next attempt resume)."""
+    by_name = {run.name: run for run in runs}
+    for run in runs:
+        status = run.status()
+        if status == "done":
+            print(f"[skip] {run.name}: results.json present", flush=True)
+            continue
+        for dependency in run.dependencies:
+            if by_name[dependency].status() != "done":
+                raise RuntimeError(f"{run.name} needs {dependency}, which has no results.json")
+        print(f"[{'resume' if status == 'resume' else 'run'}] {run.name}", flush=True)
+        if launcher == "accelerate":
+            completed = subprocess.run(launch_command(run, launcher, accelerate_config), check=False)
+            if completed.returncode:
+                raise RuntimeError(f"{run.name} exited with code {completed.returncode}; rerun the sweep to resume it")
+        else:
+            import run_ner_mtl
+
+            run_ner_mtl.main(run.launch_argv())
+        if not (Path(run.folder) / "results.json").is_file():
+            raise RuntimeError(f"{run.name} finished without writing {Path(run.folder) / 'results.json'}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options, passthrough = parse_arguments(argv)
+    runs = plan_sweep(options, passthrough)
+    if options.dry_run:
+        print(describe_plan(runs, options.launcher, options.accelerate_config))
+        return 0
+    directory = Path(options.output_dir)
+    record_sweep(directory, sweep_arguments(options, passthrough), runs)
+    execute(runs, options.launcher, options.accelerate_config)
+    from .paper_tables import write_tables
+
+    write_tables(directory)
+    print(f"tables written to {directory}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

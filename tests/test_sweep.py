@@ -1,0 +1,461 @@
+"""The sweep: planning, equal-compute arithmetic, resuming, refusing a changed plan, tables and significance.
+
+The last test trains a real tiny sweep end to end; run it alone with `pytest tests/test_sweep.py -k end_to_end`.
+"""
+
+import json
+import shlex
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mtl_bioner import sweep
+from mtl_bioner.metrics import entity_scores
+from mtl_bioner.paper_tables import PAPER_TABLE1, PAPER_TABLE2, write_tables
+from mtl_bioner.significance import approximate_randomization, f1_from_counts, sentence_counts, sign_flip_test
+
+
+TASKS = ["BC5CDR-disease", "NCBI-disease"]
+
+
+def plan(tmp_path, *extra, rates="0.5,1.0", seeds="2"):
+    options, passthrough = sweep.parse_arguments(
+        ["--datasets", ",".join(TASKS), "--rates", rates, "--seeds", seeds, "--output_dir", str(tmp_path), *extra]
+    )
+    return options, passthrough, sweep.plan_sweep(options, passthrough)
+
+
+def flag(run, name):
+    return run.argv[run.argv.index(name) + 1] if name in run.argv else None
+
+
+def test_plan_lists_every_run_in_dependency_order(tmp_path):
+    _, passthrough, runs = plan(tmp_path, "--controls", "--learning_rate", "2e-3", "--use_cpu", "--seed", "7")
+    assert passthrough == ["--learning_rate", "2e-3", "--use_cpu"]
+    per_seed = [
+        "stl/BC5CDR-disease",
+        "stl/NCBI-disease",
+        "mtl-xc",
+        "mtl-ls-0.50",
+        "mtl-ls-1.00",
+        "mtl-xc-continued",
+    ]
+    assert [run.name for run in runs] == [f"seed-{s}/{name}" for s in (0, 1) for name in per_seed]
+    by_name = {run.name: run for run in runs}
+    assert [by_name[f"seed-1/{name}"].seed for name in per_seed] == [8] * 6
+    stl = by_name["seed-0/stl/NCBI-disease"]
+    assert (stl.mode, stl.datasets, flag(stl, "--datasets"), stl.dependencies) == (
+        "stl",
+        ("NCBI-disease",),
+        "NCBI-disease",
+        (),
+    )
+    for name in ("mtl-ls-0.50", "mtl-ls-1.00", "mtl-xc-continued"):
+        run = by_name[f"seed-1/{name}"]
+        assert run.dependencies == ("seed-1/mtl-xc",)
+        assert flag(run, "--mtl_xc_checkpoint") == str(tmp_path / "seed-1" / "mtl-xc")
+    assert (
+        by_name["seed-0/mtl-ls-0.50"].method == "MTL-LS 0.50"
+        and flag(by_name["seed-0/mtl-ls-0.50"], "--slicing_rate") == "0.5"
+    )
+    assert by_name["seed-0/mtl-xc-continued"].method == "MTL-XC continued"
+    assert by_name["seed-0/mtl-xc-continued"].mode == "mtl-xc"
+    # The paper's protocol: no step budget is imposed; every run gets the passed-through flags.
+    assert all(
+        "--max_steps" not in run.argv and run.argv[-3:] == ("--learning_rate", "2e-3", "--use_cpu") for run in runs
+    )
+    assert all(flag(run, "--output_dir") == str(tmp_path / run.name) for run in runs)
+
+
+def test_equal_compute_gives_every_model_the_same_updates(tmp_path):
+    _, _, runs = plan(
+        tmp_path,
+        "--equal_compute",
+        "--updates",
+        "10",
+        "--xc_fraction",
+        "0.3",
+        "--controls",
+        "--mix_datasets",
+        seeds="1",
+    )
+    by_name = {run.name.split("/", 1)[1]: run for run in runs}
+    steps = {name: int(flag(run, "--max_steps")) for name, run in by_name.items()}
+    assert steps == {
+        "stl/BC5CDR-disease": 10,
+        "stl/NCBI-disease": 10,
+        "mtl-xc": 10,
+        "mtl-xc-start": 3,
+        "mtl-ls-0.50": 7,
+        "mtl-ls-1.00": 7,
+        "mtl-xc-continued": 7,
+    }
+    # MTL-LS and the control start from the short MTL-XC run, not the reported one, so they too total 10 updates.
+    for name in ("mtl-ls-0.50", "mtl-ls-1.00", "mtl-xc-continued"):
+        assert by_name[name].dependencies == ("seed-0/mtl-xc-start",)
+        assert flag(by_name[name], "--mtl_xc_checkpoint") == str(tmp_path / "seed-0" / "mtl-xc-start")
+    assert {run.total_updates for run in runs if run.label != sweep.XC_START} == {10}
+    assert by_name["mtl-xc-start"].label == sweep.XC_START and by_name["mtl-xc-start"].method == "MTL-XC"
+    mixed = {name for name, run in by_name.items() if "--mix_datasets" in run.argv}
+    assert mixed == {"mtl-xc", "mtl-xc-start", "mtl-xc-continued"}  # MTL-LS has one head per dataset: never mixed
+    odd = plan(tmp_path, "--equal_compute", "--updates", "9", seeds="1")[2]
+    start, ls = (next(r for r in odd if r.name.endswith(n)) for n in ("mtl-xc-start", "mtl-ls-0.50"))
+    assert int(flag(start, "--max_steps")) + int(flag(ls, "--max_steps")) == 9
+
+
+def test_rate_zero_shares_only_embeddings_and_is_planned_like_any_rate(tmp_path):
+    _, _, runs = plan(tmp_path, rates="0,1", seeds="1")
+    zero = next(run for run in runs if run.mode == "mtl-ls" and run.slicing_rate == 0.0)
+    assert (zero.name, zero.method, flag(zero, "--slicing_rate")) == ("seed-0/mtl-ls-0.00", "MTL-LS 0.00", "0")
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--mode", "stl"], "--mode is set by the sweep"),
+        (["--slicing_rate=0.5"], "--slicing_rate is set by the sweep"),
+        (["--equal_compute", "--updates", "8", "--max_steps", "3"], "--equal_compute sets it"),
+        (["--equal_compute"], "needs --updates"),
+        (["--updates", "8"], "only applies with --equal_compute"),
+        (["--rates", "0.5,0.50"], "distinct slicing rates"),
+        (["--rates", "1.5"], "outside"),
+        (["--equal_compute", "--updates", "4", "--xc_fraction", "1.0"], "leaves MTL-LS"),
+    ],
+)
+def test_bad_arguments_are_refused_with_the_reason(tmp_path, capsys, arguments, message):
+    with pytest.raises(SystemExit):
+        sweep.parse_arguments(["--datasets", "NCBI-disease", "--output_dir", str(tmp_path), *arguments])
+    assert message in capsys.readouterr().err
+
+
+def test_execution_order_moves_a_run_after_what_it_depends_on():
+    def run(name, after=()):
+        return sweep.PlannedRun(name, name, "stl", "STL", "STL", 0, 0, ("A",), None, (), tuple(after))
+
+    ordered = sweep.execution_order([run("ls", ["xc"]), run("stl"), run("xc")])
+    assert [r.name for r in ordered] == ["stl", "xc", "ls"]
+    with pytest.raises(ValueError, match="circular"):
+        sweep.execution_order([run("a", ["b"]), run("b", ["a"])])
+    with pytest.raises(ValueError, match="not planned"):
+        sweep.execution_order([run("a", ["missing"])])
+
+
+def test_dry_run_prints_the_exact_commands_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    common = ["--datasets", ",".join(TASKS), "--rates", "0.5", "--output_dir", str(out), "--use_cpu", "--dry_run"]
+    assert sweep.main(common) == 0
+    printed = capsys.readouterr().out
+    _, _, runs = plan(out, "--use_cpu", rates="0.5", seeds="1")
+    assert printed.startswith("4 runs: 0 done (skipped), 0 to resume, 4 to run")
+    for run in runs:
+        assert f"[new] {run.name} ({run.label})" in printed
+        assert "    " + shlex.join([sys.executable, str(sweep.RUN_SCRIPT), *run.argv]) in printed
+    assert not out.exists()
+    sweep.main(common + ["--launcher", "accelerate", "--accelerate_config", "acc.yaml"])
+    first = capsys.readouterr().out.splitlines()[2].split()
+    assert first[:5] == ["accelerate", "launch", "--config_file", "acc.yaml", str(sweep.RUN_SCRIPT)]
+    assert first[5:] == list(runs[0].argv)
+
+
+# A stand-in for run_ner_mtl: writes what a finished run writes, with scores that depend on method, seed and dataset.
+SCORES = {"STL": 0.80, "MTL-XC": 0.78, "MTL-LS 0.50": 0.83, "MTL-LS 1.00": 0.79, "MTL-XC continued": 0.81}
+
+
+def fake_run(argv):
+    values = {argv[i]: argv[i + 1] for i in range(len(argv) - 1) if argv[i].startswith("--")}
+    mode, folder, seed = values["--mode"], Path(values["--output_dir"]), int(values["--seed"])
+    if mode == "mtl-ls":
+        method = f"MTL-LS {float(values['--slicing_rate']):.2f}"
+    else:
+        method = "MTL-XC continued" if "--mtl_xc_checkpoint" in values else sweep.method_name(mode)
+    datasets = values["--datasets"].split(",")
+    rows = {}
+    for index, dataset in enumerate(datasets):
+        f1 = SCORES[method] + 0.01 * (seed - 42) + 0.001 * index
+        own = values.get("--max_steps")
+        steps = {"train_steps": int(own), "total_steps": int(own)} if own else {}
+        rows[dataset] = {
+            "results": {
+                method: {
+                    **steps,
+                    "precision": f1,
+                    "recall": f1,
+                    "f1": f1,
+                    "f1_sd": 0.0,
+                    "strict_f1": f1,
+                    "n_checkpoints": 2,
+                    "validation": {"precision": f1, "recall": f1, "f1": 1 - f1, "f1_sd": 0.0},
+                }
+            }
+        }
+        write_predictions(folder / "predictions" / f"{dataset}.jsonl", correct=round(100 * f1) - 75)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps({"rows": rows}))
+    return {"rows": rows}
+
+
+def write_predictions(path, correct, total=10):
+    """`total` one-entity sentences of which the first `correct` are predicted exactly, the rest missed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for index in range(total):
+        gold = ["B-Disease", "I-Disease", "O"]
+        pred = gold if index < correct else ["O", "O", "O"]
+        lines.append(json.dumps({"tokens": ["a", "b", "."], "gold": gold, "pred": pred}))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def fake_runner(monkeypatch):
+    calls = []
+
+    def main(argv):
+        calls.append(list(argv))
+        return fake_run(argv)
+
+    monkeypatch.setitem(sys.modules, "run_ner_mtl", types.SimpleNamespace(main=main))
+    return calls
+
+
+def test_a_rerun_skips_finished_runs_resumes_interrupted_ones_and_refuses_other_arguments(
+    tmp_path, fake_runner, capsys
+):
+    out = tmp_path / "sweep"
+    arguments = [
+        "--datasets",
+        ",".join(TASKS),
+        "--rates",
+        "0.5,1.0",
+        "--seeds",
+        "2",
+        "--output_dir",
+        str(out),
+        "--controls",
+    ]
+    runs = plan(out, "--controls")[2]
+    # A previous attempt finished the first run and was killed during the second, after its checkpoint-4.
+    fake_run(list(runs[0].argv))
+    checkpoint = Path(runs[1].folder) / runs[1].datasets[0] / "checkpoint-4"  # STL trains in <output_dir>/<dataset>
+    checkpoint.mkdir(parents=True)
+    assert [runs[0].status(), runs[1].status(), runs[2].status()] == ["done", "resume", "new"]
+    assert runs[1].launch_argv()[-2:] == ["--resume_from_checkpoint", "last"]
+    assert "--resume_from_checkpoint" not in runs[2].launch_argv()
+    assert sweep.main(arguments) == 0
+    assert [call[call.index("--output_dir") + 1] for call in fake_runner] == [run.folder for run in runs[1:]]
+    assert fake_runner[0][-2:] == ["--resume_from_checkpoint", "last"]
+    assert all("--resume_from_checkpoint" not in call for call in fake_runner[1:])
+    assert json.loads((out / "sweep.json").read_text())["runs"][0]["argv"] == list(runs[0].argv)
+    # Everything done: the same command runs nothing and rewrites the tables.
+    fake_runner.clear()
+    (out / "table2.md").unlink()
+    capsys.readouterr()
+    assert sweep.main(arguments) == 0
+    assert fake_runner == [] and capsys.readouterr().out.count("[skip]") == len(runs)
+    assert (out / "table2.md").is_file()
+    with pytest.raises(sweep.SweepMismatchError, match=r"rates: was \[0.5, 1.0\], now \[0.25\]"):
+        sweep.main([*arguments[:3], "0.25", *arguments[4:]])
+    with pytest.raises(sweep.SweepMismatchError, match="passthrough"):
+        sweep.main([*arguments, "--learning_rate", "1e-4"])
+    assert sweep.main([*arguments, "--launcher", "accelerate", "--dry_run"]) == 0  # launching differently is fine
+
+
+def test_tables_give_mean_sd_over_seeds_best_rates_and_paper_values(tmp_path, fake_runner):
+    out = tmp_path / "sweep"
+    sweep.main(["--datasets", ",".join(TASKS), "--rates", "0.5,1.0", "--seeds", "2", "--output_dir", str(out)])
+    document = json.loads((out / "results.json").read_text())
+    row = document["rows"]["NCBI-disease"]  # index 1 in the runs' dataset list: +0.001, except STL (alone)
+    ls = row["methods"]["MTL-LS 0.50"]
+    assert ls["seeds"] == [0, 1]
+    assert ls["f1"]["mean"] == pytest.approx(0.83 + 0.005 + 0.001)
+    assert ls["f1"]["sd"] == pytest.approx(0.01 / np.sqrt(2))
+    assert row["methods"]["STL"]["f1"]["mean"] == pytest.approx(0.805)
+    # Test F1 picks 0.50; validation F1 (1 - F1 in the stand-in) picks 1.00, whose test F1 is reported.
+    assert row["best_rate"]["test"] == 0.5 and row["best_rate"]["validation"] == 1.0
+    assert row["best_rate"]["test_f1_at_validation_rate"]["mean"] == pytest.approx(0.796)
+    assert row["paper"]["table2"] == PAPER_TABLE2["NCBI-disease"]
+    table2 = (out / "table2.md").read_text()
+    assert "Protocol: the paper's protocol" in table2 and "2 seeds (42, 43)" in table2
+    assert "| Disease | BC5CDR | 80.50 ± 0.71 (86.44) | 78.50 ± 0.71 (86.87) | **83.50 ± 0.71** (87.04) |" in table2
+    assert "| 0.50 | 1.00 → 79.60 ± 0.71 |" in table2
+    table1 = (out / "table1.md").read_text()
+    assert "| Disease | BC5CDR | 80.50 ± 0.71 (84.83) | 80.50 ± 0.71 (88.11) | **80.50 ± 0.71** (86.44) |" in table1
+    assert "Updates seen per model, as the runs report them: STL n/a; MTL-XC n/a." in table1
+    assert (out / "f1_vs_slicing_rate_disease.png").stat().st_size > 10_000
+    # Significance of the validation-chosen rate (1.00) against STL: the F1 difference is the same in both seeds,
+    # so over seeds only the all-plus and all-minus sign patterns are as extreme: p = 2 / 4.
+    comparisons = {c["against"]: c for c in row["significance"]["comparisons"]}
+    assert row["significance"]["chosen_on"] == "validation" and set(comparisons) == {"STL", "MTL-XC"}
+    assert comparisons["STL"]["seeds_test"]["p_value"] == pytest.approx(0.5)
+    assert "| NCBI-disease (NCBI-disease) | 1.00 (validation) | STL | -0.90 | 0.5000 | 0.5000 |" in table2
+    # Over sentences, BC5CDR (compared with its own STL run): MTL-LS 1.00 gets the first 4 then 5 of 10 one-entity
+    # sentences right, STL 5 then 6. Pooled over seeds, sentences 4 and 5 hold one more true positive for STL, the
+    # other 8 agree: F1 18/29 vs 22/31. Swapping sentence 4 or 5 alone ties (20/30 each); swapping both reverses
+    # the difference: 2 of 4 patterns (x 2**8 identical ones) are as extreme.
+    bc5cdr = {c["against"]: c for c in document["rows"]["BC5CDR-disease"]["significance"]["comparisons"]}
+    assert bc5cdr["STL"]["sentences"]["delta_f1"] == pytest.approx(18 / 29 - 22 / 31)
+    assert (bc5cdr["STL"]["sentences"]["p_value"], bc5cdr["STL"]["sentences"]["samples"]) == (0.5, 1024)
+
+
+def test_missing_validation_scores_fall_back_to_the_test_choice(tmp_path, fake_runner):
+    out = tmp_path / "sweep"
+    arguments = ["--datasets", "NCBI-disease", "--rates", "0.5,1.0", "--output_dir", str(out)]
+    for run in sweep.plan_sweep(*sweep.parse_arguments(arguments)):
+        document = fake_run(list(run.argv))
+        for row in document["rows"].values():
+            for result in row["results"].values():
+                del result["validation"]
+        (Path(run.folder) / "results.json").write_text(json.dumps(document))
+    sweep.main(arguments)
+    row = json.loads((out / "results.json").read_text())["rows"]["NCBI-disease"]
+    assert row["best_rate"] == {"test": 0.5, "validation": None, "test_f1_at_validation_rate": None}
+    assert row["significance"]["chosen_on"] == "test" and row["significance"]["rate"] == 0.5
+    assert all(c["seeds_test"] is None for c in row["significance"]["comparisons"])  # one seed: no test over seeds
+    assert "n/a (no validation scores)" in (out / "table2.md").read_text()
+    # A run without test predictions: the sentence-level test says so instead of vanishing.
+    (out / "seed-0" / "stl" / "NCBI-disease" / "predictions" / "NCBI-disease.jsonl").unlink()
+    row = write_tables(out)["rows"]["NCBI-disease"]
+    stl = next(c for c in row["significance"]["comparisons"] if c["against"] == "STL")
+    assert stl["sentences"] is None and stl["missing_predictions"][0].endswith("NCBI-disease.jsonl")
+    assert "| STL | +3.00 | n/a (no predictions) | n/a |" in (out / "table2.md").read_text()
+
+
+def test_runs_off_the_update_budget_are_flagged_and_tied_bests_all_bold(tmp_path, fake_runner, monkeypatch):
+    # This stand-in reports only its own updates, forgetting the MTL-XC part MTL-LS started from.
+    monkeypatch.setattr(sys.modules[__name__], "SCORES", dict.fromkeys(SCORES, 0.8))
+    out = tmp_path / "sweep"
+    sweep.main(
+        ["--datasets", "NCBI-disease", "--rates", "1", "--output_dir", str(out), "--equal_compute", "--updates", "6"]
+    )
+    document = json.loads((out / "results.json").read_text())
+    assert document["off_budget_runs"] == ["seed-0/mtl-ls-1.00 (NCBI-disease: 3 updates, planned 6)"]
+    table2 = (out / "table2.md").read_text()
+    assert "Warning, runs off the planned update budget: seed-0/mtl-ls-1.00" in table2
+    assert "| Disease | NCBI-disease | **80.00** (88.26) | **80.00** (88.75) | **80.00** (88.97) |" in table2
+    assert (
+        "MTL-XC start" not in table2 and "Updates seen per model, as the runs report them: STL 6; MTL-XC 6;" in table2
+    )
+
+
+def test_sentence_counts_sum_to_seqeval_f1():
+    gold = [["B-D", "I-D", "O", "B-D"], ["O", "B-C"], ["I-D", "O"]]
+    predicted = [["B-D", "I-D", "O", "O"], ["B-C", "B-C"], ["I-D", "B-D"]]
+    counts = sentence_counts(gold, predicted)
+    assert counts.tolist() == [[1, 1, 2], [1, 2, 1], [1, 2, 1]]
+    assert f1_from_counts(counts.sum(0)) == pytest.approx(entity_scores(gold, predicted)["f1"])
+    assert f1_from_counts(np.array([0, 0, 0])) == 0.0
+    with pytest.raises(ValueError, match="sentence 0: 2 gold tags but 1 predicted"):
+        sentence_counts([["O", "O"]], [["O"]])
+
+
+def test_approximate_randomization_against_hand_enumeration():
+    # A gets both sentences right, B misses both. Swapping one sentence gives ±(0.8 - 0.5) < 1, swapping none or
+    # both gives ±1: 2 of 4 patterns are as extreme as observed. A third, identical sentence changes nothing.
+    a = np.array([[1, 1, 1], [2, 2, 2]])
+    b = np.array([[0, 0, 1], [0, 0, 2]])
+    result = approximate_randomization(a, b)
+    assert result == {"delta_f1": 1.0, "p_value": 0.5, "exact": True, "samples": 4}
+    same = np.array([[0, 1, 0]])
+    result = approximate_randomization(np.vstack([a, same]), np.vstack([b, same]))
+    assert result["delta_f1"] == pytest.approx(6 / 7) and result["p_value"] == 0.5 and result["samples"] == 8
+    # Monte Carlo beyond 12 sentences: identical systems give p = 1; one always right vs one always wrong only
+    # ties the observed difference when all or none are swapped, so p = (0 + 1) / (trials + 1).
+    right, wrong = np.tile([1, 1, 1], (40, 1)), np.tile([0, 0, 1], (40, 1))
+    assert approximate_randomization(right, right, trials=500)["p_value"] == 1.0
+    far = approximate_randomization(right, wrong, trials=500, seed=3)
+    assert (far["exact"], far["p_value"]) == (False, pytest.approx(1 / 501))
+    mixed = np.vstack([right[:20], wrong[:20]])
+    assert approximate_randomization(mixed, wrong, trials=500, seed=3) == approximate_randomization(
+        mixed, wrong, trials=500, seed=3
+    )
+    with pytest.raises(ValueError, match="count arrays of one shape"):
+        approximate_randomization(a, b[:1])
+
+
+def test_sign_flip_test_against_hand_enumeration():
+    assert sign_flip_test([0.01, 0.03]) == {"mean_difference": 0.02, "p_value": 0.5, "n_seeds": 2, "min_p_value": 0.5}
+    # Sums of the 8 sign patterns of (.02, .01, .03): ±.06 reach |.06|, the others (±.02, ±.04, 0, 0) do not.
+    assert sign_flip_test([0.02, 0.01, 0.03])["p_value"] == 0.25
+    # (.03, -.01, .02): sums .04, -.02, .06, 0, 0, -.06, .02, -.04; four reach |.04|.
+    assert sign_flip_test([0.03, -0.01, 0.02])["p_value"] == 0.5
+    with pytest.raises(ValueError, match="2 to 20"):
+        sign_flip_test([0.1])
+
+
+def test_paper_values_are_transcribed_for_every_row():
+    from data_scripts.registry import ROWS
+
+    assert set(PAPER_TABLE1) == set(PAPER_TABLE2) == {row.key for row in ROWS}
+    assert PAPER_TABLE1["BioNLP13GE"]["MTL-XC"] == (77.62, 90.55, 83.59)
+    assert PAPER_TABLE2["BC4CHEMD"]["MTL-LS 1.00"] == 92.47
+    assert all(PAPER_TABLE1[key]["STL"][2] == PAPER_TABLE2[key]["STL"] for key in PAPER_TABLE1)
+
+
+def test_end_to_end_tiny_sweep_writes_tables_then_skips_every_run(
+    tmp_path, fixture_corpora, fixture_tokenizer_dir, capsys
+):
+    out = tmp_path / "sweep"
+    arguments = [
+        "--datasets",
+        ",".join(TASKS),
+        "--rates",
+        "0.5,1.0",
+        "--seeds",
+        "2",
+        "--output_dir",
+        str(out),
+        "--equal_compute",
+        "--updates",
+        "4",
+        "--controls",
+        "--data_dir",
+        str(fixture_corpora),
+        "--tokenizer_name",
+        str(fixture_tokenizer_dir),
+        "--config_overrides",
+        "n_layer=2,d_model=32,n_head=2,d_inner=64",
+        "--max_seq_length",
+        "24",
+        "--stride",
+        "6",
+        "--per_device_train_batch_size",
+        "4",
+        "--per_device_eval_batch_size",
+        "8",
+        "--save_steps",
+        "2",
+        "--last_checkpoints",
+        "2",
+        "--learning_rate",
+        "2e-3",
+        "--use_cpu",
+        "--report_to",
+        "none",
+        "--disable_tqdm",
+        "true",
+    ]
+    assert sweep.main(arguments) == 0
+    document = json.loads((out / "results.json").read_text())
+    assert document["unfinished_runs"] == [] and document["off_budget_runs"] == []
+    for dataset in TASKS:
+        row = document["rows"][dataset]
+        expected = {"STL", "MTL-XC", sweep.XC_START, "MTL-LS 0.50", "MTL-LS 1.00", "MTL-XC continued"}
+        assert set(row["methods"]) == expected
+        for summary in row["methods"].values():
+            assert summary["seeds"] == [0, 1] and 0.0 <= summary["f1"]["mean"] <= 1.0
+        for label in expected - {sweep.XC_START}:  # the runs' own count of updates, MTL-XC start's included
+            assert row["methods"][label]["total_steps"] == [4]
+        assert row["methods"][sweep.XC_START]["total_steps"] == [2]
+        assert row["best_rate"]["test"] in (0.5, 1.0) and row["best_rate"]["validation"] in (0.5, 1.0)
+        comparisons = row["significance"]["comparisons"]
+        assert {c["against"] for c in comparisons} == {"STL", "MTL-XC"}
+        assert all(0.0 < c["sentences"]["p_value"] <= 1.0 and c["seeds_test"]["n_seeds"] == 2 for c in comparisons)
+    table2 = (out / "table2.md").read_text()
+    assert "equal compute: every model for a dataset saw 4 optimizer updates" in table2 and "**" in table2
+    assert "p (sentences)" in table2 and (out / "table1.md").is_file()
+    assert (out / "f1_vs_slicing_rate_disease.png").stat().st_size > 10_000
+    capsys.readouterr()
+    assert sweep.main(arguments) == 0
+    assert capsys.readouterr().out.count("[skip]") == len(json.loads((out / "sweep.json").read_text())["runs"]) == 14
