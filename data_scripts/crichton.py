@@ -1,9 +1,10 @@
 """The Crichton et al. (2017) biomedical NER corpora as a `datasets` builder.
 
 The files come from cambridgeltl/MTL-Bioinformatics-2016 (`data/<folder>/{train,devel,test}.tsv`, one `token<TAB>tag`
-line per word, a blank line between sentences, IOB2 tags). `datasets` 5 no longer runs loading scripts, so the builder
-is used directly through `load_corpus`, which picks the source, keys the cache on this module's code and on the source
-files, and validates every line: a malformed file is an error that names the file and line, never a silent `O`.
+line per word, a blank line between sentences, IOB2 tags; each IOB folder has a `-IOBES` twin with BIOES tags).
+`datasets` 5 no longer runs loading scripts, so the builder is used directly through `load_corpus`, which picks the
+source, keys the cache on the parsing code and on the source files, and validates every line: a malformed file is an
+error that names the file and line, never a silent `O`. `read_conll` is also the column reader of `files.load_files`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import datasets
+
+from .schemes import TagSchemeError, label_names, repair_tags, validate_tags
 
 
 logger = logging.getLogger(__name__)
@@ -198,8 +203,11 @@ SHA256: dict[str, str] = {
 }
 
 
-class CrichtonFormatError(ValueError):
-    """A corpus file does not follow the `token<TAB>tag` IOB2 format; the message is `<file>:<line>: <problem>`."""
+class CorpusFormatError(ValueError):
+    """A corpus file breaks its format; the message is `<file>:<line>: <problem>, expected <what>`."""
+
+
+CrichtonFormatError = CorpusFormatError
 
 
 class CorpusChecksumError(ValueError):
@@ -210,9 +218,19 @@ class CorpusUnavailableError(FileNotFoundError):
     """A split file could not be found locally or downloaded."""
 
 
-def label_names(entity_types: Sequence[str]) -> list[str]:
-    """IOB2 label names in ClassLabel order: `O`, then `B-T`, `I-T` for each type."""
-    return ["O"] + [f"{prefix}-{entity_type}" for entity_type in entity_types for prefix in ("B", "I")]
+def iobes_twin(name: str) -> str:
+    """Upstream folder holding the BIOES rendering of an IOB folder (`NCBI-disease-IOB` -> `NCBI-disease-IOBES`)."""
+    return name + "ES" if name.endswith("-IOB") else name + "-IOBES"
+
+
+# Every IOB folder has a BIOES twin upstream: same tokens, sentences and spans (JNLPBA-IOBES excepted: its sentence
+# boundaries are shifted by one word upstream). Their hashes are not recorded, so downloads are used unchecked.
+IOBES_TWINS: dict[str, str] = {iobes_twin(folder): folder for folder in CORPUS_TYPES}
+
+
+def corpus_scheme(name: str) -> str:
+    """Tagging scheme of an upstream folder: BIOES for the `-IOBES` twins, IOB2 otherwise."""
+    return "BIOES" if name in IOBES_TWINS else "IOB2"
 
 
 @dataclass
@@ -220,6 +238,7 @@ class CrichtonConfig(datasets.BuilderConfig):
     """One upstream folder; `sources` maps each split to build onto a local path or a pinned URL."""
 
     entity_types: tuple[str, ...] = ()
+    scheme: str = "IOB2"
     repair_iob: bool = False
     sources: tuple[tuple[str, str], ...] = ()
 
@@ -230,18 +249,24 @@ class Crichton(datasets.GeneratorBasedBuilder):
     VERSION = datasets.Version("1.0.0")
     BUILDER_CONFIG_CLASS = CrichtonConfig
     BUILDER_CONFIGS = [
-        CrichtonConfig(name=folder, version=datasets.Version("1.0.0"), entity_types=entity_types)
-        for folder, entity_types in CORPUS_TYPES.items()
+        CrichtonConfig(
+            name=name,
+            version=datasets.Version("1.0.0"),
+            entity_types=CORPUS_TYPES[IOBES_TWINS.get(name, name)],
+            scheme=corpus_scheme(name),
+        )
+        for name in (*CORPUS_TYPES, *IOBES_TWINS)
     ]
 
     def _info(self) -> datasets.DatasetInfo:
+        names = label_names(self.config.entity_types, self.config.scheme)
         return datasets.DatasetInfo(
-            description=f"Crichton et al. (2017) NER corpus {self.config.name}, IOB2 tags.",
+            description=f"Crichton et al. (2017) NER corpus {self.config.name}, {self.config.scheme} tags.",
             features=datasets.Features(
                 {
                     "id": datasets.Value("string"),
                     "tokens": datasets.List(datasets.Value("string")),
-                    "ner_tags": datasets.List(datasets.ClassLabel(names=label_names(self.config.entity_types))),
+                    "ner_tags": datasets.List(datasets.ClassLabel(names=names)),
                 }
             ),
             homepage="https://github.com/cambridgeltl/MTL-Bioinformatics-2016",
@@ -255,71 +280,157 @@ class Crichton(datasets.GeneratorBasedBuilder):
         return [datasets.SplitGenerator(name=split, gen_kwargs={"path": path}) for split, path in paths.items()]
 
     def _generate_examples(self, path: str) -> Iterator[tuple[int, dict]]:
-        label2id = {name: i for i, name in enumerate(label_names(self.config.entity_types))}
-        for index, (tokens, tags) in enumerate(read_conll(path, label2id, repair_iob=self.config.repair_iob)):
-            yield index, {"id": str(index), "tokens": tokens, "ner_tags": tags}
+        names = label_names(self.config.entity_types, self.config.scheme)
+        label2id = {name: i for i, name in enumerate(names)}
+        num_repairs = 0
+        for index, sentence in enumerate(read_conll(path, columns=2)):
+            for tag, line in zip(sentence.tags, sentence.lines, strict=True):
+                if tag not in label2id:
+                    raise CorpusFormatError(
+                        f"{path}:{line}: tag {tag!r} is not in the label set, expected one of {', '.join(names)}"
+                    )
+            tags = checked_tags(
+                path, sentence, self.config.scheme, repair=self.config.repair_iob, repair_option="repair_iob"
+            )
+            num_repairs += sum(old != new for old, new in zip(sentence.tags, tags))
+            yield index, {"id": str(index), "tokens": sentence.tokens, "ner_tags": [label2id[tag] for tag in tags]}
+        if num_repairs:
+            logger.warning("%s: repaired %d tag(s) that broke %s order", path, num_repairs, self.config.scheme)
+
+
+class ConllSentence(NamedTuple):
+    """One sentence of a column file: tokens, tag strings as written, and the 1-based line of each word."""
+
+    tokens: list[str]
+    tags: list[str]
+    lines: list[int]
 
 
 def read_conll(
-    path: str | os.PathLike, label2id: dict[str, int], *, repair_iob: bool = False
-) -> Iterator[tuple[list[str], list[int]]]:
-    """Yield `(tokens, tag_ids)` per sentence, validating columns, the label set and IOB2 order as it goes.
+    path: str | os.PathLike,
+    *,
+    token_column: int = 0,
+    tag_column: int = -1,
+    delimiter: str | None = "\t",
+    columns: int | None = None,
+) -> Iterator[ConllSentence]:
+    """Yield the sentences of a CoNLL-style column file, checking the layout line by line.
 
-    CRLF line ends and a UTF-8 BOM are accepted; `-DOCSTART-` lines are document markers and are skipped. An `I-X` that
-    does not continue an `X` mention is an error, or becomes `B-X` (with a warning) when `repair_iob` is set.
+    One word per line, a blank line between sentences. `delimiter` is `"\\t"`, `None` (any run of whitespace) or
+    `"auto"` (tab if the first word line has one, else whitespace); every word line must have `columns` fields (by
+    default as many as the first). Bytes are decoded per line, so a non-UTF-8 byte is an error naming its line; CRLF
+    and a UTF-8 BOM are accepted. `-DOCSTART-` lines are document markers and are skipped, as is a `#` line between
+    sentences whose tag column does not look like a tag (a comment; `#<TAB>O` is a word). Tags are returned as
+    written: checking them against a scheme is `checked_tags`'s job.
     """
-    expected_tags = ", ".join(label2id)
+    path = os.fspath(path)
     tokens: list[str] = []
-    tags: list[int] = []
-    previous_tag = "O"
+    tags: list[str] = []
+    lines: list[int] = []
     num_sentences = 0
-    num_repairs = 0
-    with open(path, encoding="utf-8-sig", newline=None) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
+    with open(path, "rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
             where = f"{path}:{line_number}"
-            if not line:
+            line = _decode_line(raw, where).rstrip("\r\n")
+            if line_number == 1:
+                line = line.removeprefix("\ufeff")
+            if not line.strip():
                 if tokens:
-                    yield tokens, tags
+                    yield ConllSentence(tokens, tags, lines)
                     num_sentences += 1
-                tokens, tags, previous_tag = [], [], "O"
+                tokens, tags, lines = [], [], []
                 continue
-            fields = line.split("\t")
-            if len(fields) != 2:
-                raise CrichtonFormatError(
-                    f"{where}: found {len(fields)} tab-separated field(s) in {line!r}, expected 2 (token<TAB>tag)"
+            if delimiter == "auto":
+                delimiter = "\t" if "\t" in line else None
+            fields = line.split(delimiter)
+            if line.startswith("#") and not tokens and not _looks_like_word_line(fields, columns, tag_column):
+                continue
+            kind = "tab-separated" if delimiter == "\t" else "whitespace-separated"
+            if columns is None:
+                columns = len(fields)
+                for name, index in (("token", token_column), ("tag", tag_column)):
+                    if not -columns <= index < columns:
+                        raise CorpusFormatError(
+                            f"{where}: {name} column {index} is out of range for the {columns} {kind} field(s) of "
+                            f"{line!r}, expected a column index from {-columns} to {columns - 1}"
+                        )
+            if len(fields) != columns:
+                raise CorpusFormatError(
+                    f"{where}: found {len(fields)} {kind} field(s) in {line!r}, expected {columns} "
+                    f"(as on every word line{' of this file' if num_sentences or tokens else ''})"
                 )
-            token, tag = fields
+            token, tag = fields[token_column], fields[tag_column]
             if token == DOCSTART:
                 if tokens:
-                    raise CrichtonFormatError(f"{where}: {DOCSTART} inside a sentence, expected it after a blank line")
+                    raise CorpusFormatError(f"{where}: {DOCSTART} inside a sentence, expected it after a blank line")
                 continue
             if not token:
-                raise CrichtonFormatError(
-                    f"{where}: empty token in {line!r}, expected a non-empty token before the tab"
-                )
-            if tag not in label2id:
-                raise CrichtonFormatError(
-                    f"{where}: tag {tag!r} is not in the label set, expected one of {expected_tags}"
-                )
-            if tag.startswith("I-") and previous_tag[2:] != tag[2:]:
-                if not repair_iob:
-                    raise CrichtonFormatError(
-                        f"{where}: IOB2 violation, {tag} follows {previous_tag}, expected B-{tag[2:]} or I-{tag[2:]} "
-                        "before it (pass repair_iob=True to turn it into B-)"
-                    )
-                tag = "B-" + tag[2:]
-                num_repairs += 1
+                raise CorpusFormatError(f"{where}: empty token in {line!r}, expected a non-empty token")
             tokens.append(token)
-            tags.append(label2id[tag])
-            previous_tag = tag
+            tags.append(tag)
+            lines.append(line_number)
     if tokens:
-        yield tokens, tags
+        yield ConllSentence(tokens, tags, lines)
         num_sentences += 1
     if num_sentences == 0:
-        raise CrichtonFormatError(f"{path}:1: empty file, expected at least one token<TAB>tag line")
-    if num_repairs:
-        logger.warning("%s: repaired %d IOB2 violation(s) (I-X without a preceding B-X/I-X -> B-X)", path, num_repairs)
+        expected = "token<TAB>tag" if delimiter == "\t" else "word"
+        raise CorpusFormatError(f"{path}:1: empty file, expected at least one {expected} line")
+
+
+def checked_tags(
+    path: str | os.PathLike,
+    sentence: ConllSentence,
+    scheme: str,
+    *,
+    repair: bool = False,
+    repair_option: str = "repair",
+    record: bool = False,
+) -> list[str]:
+    """The sentence's tags, validated in `scheme` (or, with `repair`, put in its order by `repair_tags`).
+
+    A violation is a `CorpusFormatError` naming the file and the word's line (and the word's number in the record
+    when `record`, for JSON files with one record per sentence); order violations name `repair_option` as the fix.
+    """
+    try:
+        validate_tags(sentence.tags, scheme)
+        return list(sentence.tags)
+    except TagSchemeError as error:
+        violation = error
+    try:
+        repaired = repair_tags(sentence.tags, scheme)  # raises only on a tag foreign to the scheme
+    except TagSchemeError as error:
+        raise CorpusFormatError(f"{locate(path, sentence, error.position, record)}: {error.message}") from None
+    if repair:
+        return repaired
+    raise CorpusFormatError(
+        f"{locate(path, sentence, violation.position, record)}: {violation.message}; pass {repair_option}=True to "
+        "repair the order as conlleval reads it"
+    )
+
+
+def locate(path: str | os.PathLike, sentence: ConllSentence, position: int, record: bool = False) -> str:
+    """`<file>:<line>` of a word, plus its number within the record for JSON records."""
+    where = f"{os.fspath(path)}:{sentence.lines[position]}"
+    return f"{where} (word {position + 1} of the record)" if record else where
+
+
+_TAG_SHAPE = re.compile(r"O|[BIESLU](-.+)?")
+
+
+def _looks_like_word_line(fields: list[str], columns: int | None, tag_column: int) -> bool:
+    if columns is not None and len(fields) != columns:
+        return False
+    return -len(fields) <= tag_column < len(fields) and _TAG_SHAPE.fullmatch(fields[tag_column]) is not None
+
+
+def _decode_line(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CorpusFormatError(
+            f"{where}: byte 0x{raw[error.start]:02x} at column {error.start + 1} is not valid UTF-8, expected UTF-8 "
+            "text"
+        ) from None
 
 
 def load_corpus(
@@ -332,14 +443,19 @@ def load_corpus(
 ) -> datasets.DatasetDict:
     """Load one upstream folder (e.g. `"BC2GM-IOB"`, `"JNLPBA"`) as a DatasetDict with `id`, `tokens`, `ner_tags`.
 
+    `-IOBES` twins (e.g. `"NCBI-disease-IOBES"`, see `iobes_twin`) load with their BIOES label names, so training can
+    use `crf_constraints="BIOES"`; `repair_iob` then repairs BIOES order (e.g. a `B-X` never closed becomes `S-X`).
+
     Files are read from `data_dir/<name>/`, else from `$CRICHTON_DATA_DIR/<name>/`, else downloaded from the pinned
     upstream commit and checked against `SHA256`. `splits` restricts what is built (e.g. `("validation", "test")` for
     JNLPBA, whose training file is missing upstream); a requested split that cannot be found raises
     `CorpusUnavailableError`. The Arrow cache is keyed on this module's source and on the source files' sizes and
     mtimes, so editing either rebuilds it.
     """
-    if name not in CORPUS_TYPES:
-        raise ValueError(f"Unknown Crichton corpus {name!r}, expected one of: {', '.join(CORPUS_TYPES)}")
+    if name not in CORPUS_TYPES and name not in IOBES_TWINS:
+        raise ValueError(
+            f"Unknown Crichton corpus {name!r}, expected one of: {', '.join(CORPUS_TYPES)} or their -IOBES twins"
+        )
     splits = tuple(SPLIT_FILES) if splits is None else tuple(splits)
     unknown = [split for split in splits if split not in SPLIT_FILES]
     if unknown or not splits:
@@ -356,7 +472,7 @@ def load_corpus(
     try:
         builder.download_and_prepare()
     except datasets.exceptions.DatasetGenerationError as error:
-        if isinstance(error.__cause__, CrichtonFormatError):
+        if isinstance(error.__cause__, CorpusFormatError):
             raise error.__cause__ from None
         raise
     return builder.as_dataset()
@@ -401,8 +517,8 @@ def _download(name: str, split: str, url: str, dl_manager: datasets.DownloadMana
 
 
 def _cache_hash(sources: tuple[tuple[str, str], ...]) -> str:
-    """Hash of this module's code and of each source (size and mtime for local files, the URL for pinned downloads)."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
+    """Hash of the parsing code and of each source (size and mtime for local files, the URL for pinned downloads)."""
+    digest = hashlib.sha256(Path(__file__).read_bytes() + (Path(__file__).parent / "schemes.py").read_bytes())
     for split, source in sources:
         digest.update(f"{split}={source}".encode())
         if not _is_url(source):
@@ -413,12 +529,18 @@ def _cache_hash(sources: tuple[tuple[str, str], ...]) -> str:
 
 __all__ = [
     "CORPUS_TYPES",
+    "IOBES_TWINS",
+    "ConllSentence",
     "CorpusChecksumError",
+    "CorpusFormatError",
     "CorpusUnavailableError",
     "Crichton",
     "CrichtonConfig",
     "CrichtonFormatError",
     "SPLIT_FILES",
+    "checked_tags",
+    "corpus_scheme",
+    "iobes_twin",
     "label_names",
     "load_corpus",
     "read_conll",

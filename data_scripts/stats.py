@@ -4,7 +4,7 @@
     python data_scripts/stats.py --folders AnatEM-IOB
     python data_scripts/stats.py --all
 
-Columns: sentences, tokens, mentions per type (B- tags), sentence length percentiles p50/p90/p99/max in words (and in
+Columns: sentences, tokens, mentions per type (entities as `schemes.entity_spans` reads them), sentence length percentiles p50/p90/p99/max in words (and in
 tokenizer pieces, without special tokens, when `--tokenizer` is given), and for the test split the share of test
 mention occurrences whose surface string also occurs as a training mention. Percentiles are nearest-rank.
 """
@@ -21,12 +21,12 @@ from collections.abc import Sequence
 import datasets
 
 
-if __package__ in (None, ""):  # run as a script: make `data_scripts` and `mtl_bioner` importable
+if __package__ in (None, ""):  # run as a script: make `data_scripts` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data_scripts.crichton import CORPUS_TYPES, SPLIT_FILES, CorpusUnavailableError, load_corpus  # noqa: E402
 from data_scripts.registry import load_row  # noqa: E402
-from mtl_bioner.alignment import word_pieces  # noqa: E402
+from data_scripts.schemes import entity_spans  # noqa: E402
 
 
 def percentiles(lengths: Sequence[int]) -> str:
@@ -37,18 +37,24 @@ def percentiles(lengths: Sequence[int]) -> str:
 
 
 def mentions(split: datasets.Dataset) -> list[tuple[str, str]]:
-    """(type, surface string) of every mention in a split."""
+    """(type, surface string) of every mention in a split, surface words joined by single spaces."""
     names = split.features["ner_tags"].feature.names
-    found = []
-    for tokens, tags in zip(split["tokens"], split["ner_tags"], strict=True):
-        start = None
-        for index, tag in enumerate([names[tag] for tag in tags] + ["O"]):
-            if start is not None and not tag.startswith("I-"):
-                found.append((names[tags[start]][2:], " ".join(tokens[start:index])))
-                start = None
-            if tag.startswith("B-"):
-                start = index
-    return found
+    return [
+        (entity_type, " ".join(tokens[start:end]))
+        for tokens, tags in zip(split["tokens"], split["ner_tags"], strict=True)
+        for entity_type, start, end in entity_spans([names[tag] for tag in tags])
+    ]
+
+
+def piece_counts(sentences: list[list[str]], tokenizer) -> list[int]:
+    """Tokenizer pieces per sentence of words, without special tokens; a word with no piece counts one (it is fed to
+    the model as the unknown token)."""
+    encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
+    counts = []
+    for index, words in enumerate(sentences):
+        covered = {word_id for word_id in encoded.word_ids(index) if word_id is not None}
+        counts.append(len(encoded["input_ids"][index]) + len(words) - len(covered))
+    return counts
 
 
 def corpus_rows(name: str, corpus: datasets.DatasetDict, tokenizer=None) -> list[str]:
@@ -62,7 +68,7 @@ def corpus_rows(name: str, corpus: datasets.DatasetDict, tokenizer=None) -> list
         words = percentiles([len(sentence) for sentence in tokens])
         pieces = ""
         if tokenizer is not None:
-            pieces = percentiles([sum(map(len, sentence)) for sentence in word_pieces(tokens, tokenizer)])
+            pieces = percentiles(piece_counts(tokens, tokenizer))
         overlap = ""
         if split_name == "test" and train_surfaces is not None and split_mentions:
             seen = sum(surface in train_surfaces for _, surface in split_mentions)

@@ -26,6 +26,10 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
+from data_scripts.schemes import entity_spans
+
+from .predictions import read_predictions
+
 
 __all__ = [
     "RATIO_NAMES",
@@ -67,32 +71,18 @@ NOT_AVAILABLE = "n/a"
 
 
 def entities_from_iob(tokens: Sequence[str], tags: Sequence[str], *, typed: bool = False) -> list[Entity]:
-    """Mentions in one sentence of word-level IOB2 tags, in order of appearance, duplicates kept.
+    """Mentions in one sentence of word-level tags, in order of appearance, duplicates kept.
 
-    Follows the conlleval convention so that malformed model output is counted the same way seqeval counts
-    it: ``B-X`` always starts a mention; ``I-X`` continues the current mention only if it is of type ``X``,
-    otherwise (after ``O`` or after a mention of another type) it starts a new one. Bare ``B``/``I`` (no type)
-    are accepted as type ``""``. The surface string is the mention's tokens joined by single spaces.
+    Spans are read by `data_scripts.schemes.entity_spans`, seqeval's default (conlleval) rule, so malformed model
+    output is counted the way the scores count it: `I-X` after `O` or after another type opens a mention, `B-X I-Y`
+    is two mentions, IOB1/BIOES/BILOU tags read as such, bare `B`/`I` have the type `""`, and a label that is not a
+    tag (e.g. `Gene`) raises. The surface string is the mention's tokens joined by single spaces.
 
     Returns surface strings, or ``(type, surface)`` tuples when ``typed``.
     """
     if len(tokens) != len(tags):
         raise ValueError(f"{len(tokens)} tokens but {len(tags)} tags")
-    spans: list[tuple[str, int, int]] = []  # (type, start, end) with end exclusive
-    current_type: str | None = None
-    for i, tag in enumerate(tags):
-        if tag == "O":
-            current_type = None
-            continue
-        prefix, _, entity_type = tag.partition("-")
-        if prefix not in ("B", "I"):
-            raise ValueError(f"Not an IOB2 tag: {tag!r}")
-        if prefix == "I" and entity_type == current_type:
-            spans[-1] = (entity_type, spans[-1][1], i + 1)
-        else:
-            spans.append((entity_type, i, i + 1))
-            current_type = entity_type
-    mentions = [(entity_type, " ".join(tokens[start:end])) for entity_type, start, end in spans]
+    mentions = [(entity_type, " ".join(tokens[start:end])) for entity_type, start, end in entity_spans(tags)]
     return mentions if typed else [surface for _, surface in mentions]
 
 
@@ -276,18 +266,8 @@ def _registry_loader(split: str, data_dir: str | None) -> SentenceLoader:
 
 
 def _read_predictions(path: Path) -> tuple[list[Sentence], list[Sentence]]:
-    gold, pred = [], []
-    with path.open(encoding="utf-8") as f:
-        for line_number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            tokens = record["tokens"]
-            if not len(tokens) == len(record["gold"]) == len(record["pred"]):
-                raise ValueError(f"{path}:{line_number}: tokens, gold and pred differ in length")
-            gold.append((tokens, record["gold"]))
-            pred.append((tokens, record["pred"]))
-    return gold, pred
+    tokens, gold, predicted = read_predictions(path)
+    return list(zip(tokens, gold)), list(zip(tokens, predicted))
 
 
 class _TrainingSets:

@@ -37,6 +37,12 @@ from .collator import DataCollatorForWordCRF
 from .text import Word, split_sentences
 
 
+try:  # remote code next to a checkpoint: `add_pipeline_code` puts schemes.py beside this file
+    from .schemes import entity_spans
+except ImportError:  # the installed package: the one tag reader lives with the corpus loaders
+    from data_scripts.schemes import entity_spans
+
+
 _X_LABEL = "X"
 OVERLAP_POLICIES = ("keep", "resolve")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
@@ -45,46 +51,21 @@ Entity = dict[str, Any]
 
 
 def _entities(text: str, words: Sequence[Word], tagged: Sequence[tuple[str, float]]) -> list[Entity]:
-    """Spans of one sentence from per-word (label, probability) pairs.
-
-    BIO and BIOES labels: B-/S- open an entity, I-/E- continue an open entity of the same type (else open one, as
-    conlleval does), E-/S- close it, O closes it. A label without a prefix is read as I-<label>.
-    """
+    """Spans of one sentence from per-word (label, probability) pairs, read by `schemes.entity_spans` (seqeval's
+    rule, for every tagging scheme; `X` reads as `O`); the score is the mean probability over the span's words."""
     entities: list[Entity] = []
-    current: list[Any] | None = None  # [type, first word, last word, probabilities]
-
-    def close():
-        nonlocal current
-        if current is not None:
-            entity_type, first, last, probabilities = current
-            start, end = words[first].start, words[last].end
-            entities.append(
-                {
-                    "start": start,
-                    "end": end,
-                    "text": text[start:end],
-                    "type": entity_type,
-                    "score": sum(probabilities) / len(probabilities),
-                }
-            )
-        current = None
-
-    for index, (label, probability) in enumerate(tagged):
-        if label in ("O", _X_LABEL):
-            close()
-            continue
-        prefix, separator, entity_type = label.partition("-")
-        if not separator:
-            prefix, entity_type = "I", label
-        if prefix in ("B", "S") or current is None or current[0] != entity_type:
-            close()
-            current = [entity_type, index, index, [probability]]
-        else:
-            current[2] = index
-            current[3].append(probability)
-        if prefix in ("E", "S"):
-            close()
-    close()
+    for entity_type, first, last in entity_spans([label for label, _ in tagged]):
+        start, end = words[first].start, words[last - 1].end
+        probabilities = [probability for _, probability in tagged[first:last]]
+        entities.append(
+            {
+                "start": start,
+                "end": end,
+                "text": text[start:end],
+                "type": entity_type,
+                "score": sum(probabilities) / len(probabilities),
+            }
+        )
     return entities
 
 

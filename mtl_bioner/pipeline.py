@@ -19,14 +19,15 @@ Output per text: `[{"entity_group", "score", "word", "start", "end"}]`, the keys
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from transformers import AutoModelForTokenClassification, Pipeline
-from transformers.dynamic_module_utils import custom_object_save
 
 from .inference import BioNERTagger, Entity, _check_texts
 
@@ -109,6 +110,16 @@ XLNetCRFTokenClassificationPipeline._registered_impl = {
 }
 
 
+def remote_code_files() -> dict[str, Path]:
+    """The pipeline and everything it imports, as files that travel with a checkpoint: this package's modules it
+    imports relatively, and the tag reader, which the corpus loaders own (`inference` imports it from beside itself
+    when it runs as remote code). Found by spec, not imported: this file is remote code too."""
+    here = Path(__file__).resolve().parent
+    files = {f"{name}.py": here / f"{name}.py" for name in ("pipeline", "inference", "alignment", "collator", "text")}
+    files["schemes.py"] = Path(importlib.util.find_spec("data_scripts.schemes").origin)
+    return files
+
+
 def add_pipeline_code(folder: str | os.PathLike) -> list[Path]:
     """Copy the pipeline's code into a checkpoint folder and declare it in its `config.json`.
 
@@ -119,7 +130,10 @@ def add_pipeline_code(folder: str | os.PathLike) -> list[Path]:
     config_path = folder / "config.json"
     if not config_path.is_file():
         raise FileNotFoundError(f"{folder} is not a checkpoint folder: config.json is missing")
-    files = custom_object_save(XLNetCRFTokenClassificationPipeline, folder)
+    files = []
+    for name, source in remote_code_files().items():
+        files.append(folder / name)
+        shutil.copyfile(source, files[-1])
     config = json.loads(config_path.read_text(encoding="utf-8"))
     module = XLNetCRFTokenClassificationPipeline.__module__.rsplit(".", 1)[-1]
     config["custom_pipelines"] = {
@@ -129,7 +143,7 @@ def add_pipeline_code(folder: str | os.PathLike) -> list[Path]:
         }
     }
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return [Path(file) for file in files]
+    return files
 
 
 __all__ = ["PIPELINE_TASK", "XLNetCRFTokenClassificationPipeline", "add_pipeline_code"]

@@ -64,8 +64,19 @@ def test_entities_from_iob_bare_tags_duplicates_and_errors():
     assert entities_from_iob([], []) == []
     with pytest.raises(ValueError, match="tokens but"):
         entities_from_iob(["a"], [])
-    with pytest.raises(ValueError, match="Not an IOB2 tag"):
-        entities_from_iob(["a"], ["S-Gene"])
+    with pytest.raises(ValueError, match="label 'Gene' is not a tag"):
+        entities_from_iob(["a"], ["Gene"])
+
+
+def test_entities_from_iob_reads_every_scheme_like_seqeval():
+    # Formerly S-/E- raised "Not an IOB2 tag"; now every scheme reads as seqeval reads it, and X reads as O.
+    tokens = ["a", "b", "c", "d", "e"]
+    assert entities_from_iob(tokens, ["S-Gene", "B-Gene", "E-Gene", "X", "U-Chem"], typed=True) == [
+        ("Gene", "a"),
+        ("Gene", "b c"),
+        ("Chem", "e"),
+    ]
+    assert entities_from_iob(tokens, ["I-Gene", "B-Gene", "O", "B-Gene", "L-Gene"]) == ["a", "b", "d e"]
 
 
 def test_normalize_entity():

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from data_fixtures import raw_sentences
+from utils import raw_sentences
 
 from data_scripts import crichton
 from data_scripts.crichton import (
@@ -16,12 +16,9 @@ from data_scripts.crichton import (
     CorpusChecksumError,
     CorpusUnavailableError,
     CrichtonFormatError,
-    label_names,
     load_corpus,
 )
-
-
-pytest_plugins = ["data_fixtures"]
+from data_scripts.schemes import convert_tags, entity_spans, label_names
 
 
 def write_corpus(root: Path, folder: str, text: str | bytes, splits=("train",)) -> Path:
@@ -122,8 +119,12 @@ def test_cache_follows_source_changes(tmp_path):
             "A\tO\n\nB\tB-Chemical\n",
             r":3: tag 'B-Chemical' is not in the label set, expected one of O, B-Disease, I-Disease",
         ),
-        ("A\tO\nB\tI-Disease\n\n", r":2: IOB2 violation, I-Disease follows O, expected B-Disease or I-Disease"),
-        ("A\tI-Disease\n\n", r":1: IOB2 violation, I-Disease follows O"),
+        (
+            "A\tO\nB\tI-Disease\n\n",
+            r":2: I-Disease follows O, expected B-Disease to open the entity \(IOB2\); pass repair_iob=True",
+        ),
+        ("A\tI-Disease\n\n", r":1: I-Disease follows the sentence start, expected B-Disease"),
+        (b"A\tO\nB\tB-Disease\n\xff\tO\n", r":3: byte 0xff at column 1 is not valid UTF-8, expected UTF-8 text"),
         ("", r":1: empty file, expected at least one token<TAB>tag line"),
         ("\n\n", r":1: empty file"),
         ("\tO\n\n", r":1: empty token"),
@@ -167,3 +168,57 @@ def test_unknown_corpus_and_split(tmp_path):
         load_corpus("BC2GM", tmp_path)
     with pytest.raises(ValueError, match="expected a subset of"):
         load_corpus("BC2GM-IOB", tmp_path, splits=["dev"])
+
+
+def test_iobes_twins_are_configs():
+    names = {config.name: config for config in crichton.Crichton.BUILDER_CONFIGS}
+    assert crichton.iobes_twin("NCBI-disease-IOB") == "NCBI-disease-IOBES"
+    assert crichton.iobes_twin("BC4CHEMD") == "BC4CHEMD-IOBES"
+    for folder, entity_types in CORPUS_TYPES.items():
+        twin = names[crichton.iobes_twin(folder)]
+        assert (twin.entity_types, twin.scheme, names[folder].scheme) == (entity_types, "BIOES", "IOB2")
+
+
+def test_iobes_twin_loads_the_same_spans(crichton_dir, corpus_cache, tmp_path):
+    """The shared folder has no IOBES twins: write the BIOES rendering of a real split and load it as the twin."""
+    source = crichton_dir / "NCBI-disease-IOB" / "test.tsv"
+    if not source.is_file():
+        pytest.skip("NCBI-disease-IOB/test.tsv is not present")
+    lines = []
+    for sentence in crichton.read_conll(source):
+        tags = convert_tags(sentence.tags, "IOB2", "BIOES")
+        lines += [f"{token}\t{tag}" for token, tag in zip(sentence.tokens, tags)] + [""]
+    root = write_corpus(tmp_path / "root", "NCBI-disease-IOBES", "\n".join(lines[:-1]), splits=("test",))
+    twin = load_corpus("NCBI-disease-IOBES", root, cache_dir=tmp_path / "cache", splits=["test"])["test"]
+    iob = load_corpus("NCBI-disease-IOB", crichton_dir, cache_dir=corpus_cache, splits=["test"])["test"]
+    twin_names = twin.features["ner_tags"].feature.names
+    iob_names = iob.features["ner_tags"].feature.names
+    assert twin_names == label_names(["Disease"], "BIOES")
+    assert twin["tokens"] == iob["tokens"]
+    assert [entity_spans([twin_names[tag] for tag in tags]) for tags in twin["ner_tags"]] == [
+        entity_spans([iob_names[tag] for tag in tags]) for tags in iob["ner_tags"]
+    ]
+
+
+def test_iobes_twin_order_errors_and_repair(tmp_path):
+    root = write_corpus(tmp_path / "root", "NCBI-disease-IOBES", "A\tB-Disease\nB\tO\n\nC\tS-Disease\n")
+    with pytest.raises(
+        CrichtonFormatError, match=r"train\.tsv:2: O follows B-Disease, expected I-Disease or E-Disease"
+    ):
+        load_corpus("NCBI-disease-IOBES", root, cache_dir=tmp_path / "cache", splits=["train"])
+    corpus = load_corpus("NCBI-disease-IOBES", root, cache_dir=tmp_path / "cache", splits=["train"], repair_iob=True)
+    names = corpus["train"].features["ner_tags"].feature.names
+    assert [[names[tag] for tag in tags] for tags in corpus["train"]["ner_tags"]] == [
+        ["S-Disease", "O"],
+        ["S-Disease"],
+    ]
+
+
+def test_iobes_twin_download_is_used_unchecked_with_a_warning(tmp_path, monkeypatch, caplog):
+    served = write_corpus(tmp_path / "served", "NCBI-disease-IOBES", "A\tB-Disease\nB\tE-Disease\n", splits=("test",))
+    monkeypatch.delenv("CRICHTON_DATA_DIR", raising=False)
+    monkeypatch.setattr(crichton, "URL_TEMPLATE", f"file://{served}/{{folder}}/{{file}}")
+    with caplog.at_level("WARNING", logger="data_scripts.crichton"):
+        corpus = load_corpus("NCBI-disease-IOBES", cache_dir=tmp_path / "cache", splits=["test"])
+    assert corpus["test"]["ner_tags"] == [[1, 3]]
+    assert "no recorded sha256 for NCBI-disease-IOBES/test.tsv" in caplog.text

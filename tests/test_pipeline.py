@@ -7,14 +7,14 @@ import subprocess
 import sys
 
 import pytest
-from tagger_fixtures import TOY_TEXT
+import torch
 from transformers import pipeline
+from utils import TOY_TEXT
 
 from mtl_bioner.inference import BioNERTagger
 from mtl_bioner.pipeline import XLNetCRFTokenClassificationPipeline, add_pipeline_code
 
 
-pytest_plugins = ["data_fixtures", "tagger_fixtures"]
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 TEXTS = [TOY_TEXT, "", "Familial breast and ovar\u00adian cancer\tand the tumour.\n"]
@@ -51,6 +51,7 @@ def pipeline_dir(tiny_model_dir, tmp_path_factory):
         "text.py",
         "alignment.py",
         "collator.py",
+        "schemes.py",
     }
     return folder
 
@@ -77,6 +78,18 @@ def test_pipeline_class_matches_tagger(pipeline_dir, expected):
     assert_same(ner.run_single(TEXTS[2], {}, {}, {}), expected[2])  # the Pipeline step interface
     with pytest.raises(TypeError, match="aggregation_strategy"):
         ner(TOY_TEXT, aggregation_strategy="simple")
+    for entities, reference in zip(ner(TEXTS, batch_size=1), expected, strict=True):  # batch size: speed only
+        assert_same(entities, reference)
+    batched = pipeline("token-classification", model=str(pipeline_dir), pipeline_class=type(ner), batch_size=8)
+    for entities, reference in zip(batched(TEXTS), expected, strict=True):
+        assert_same(entities, reference)
+
+
+def test_pipeline_runs_under_inference_mode(pipeline_dir, expected):
+    """The CRF marginals come from an explicit forward-backward, so Pipeline.forward's inference_mode is no obstacle."""
+    ner = pipeline("token-classification", model=str(pipeline_dir), pipeline_class=XLNetCRFTokenClassificationPipeline)
+    with torch.inference_mode():
+        assert_same(ner.run_single(TEXTS[2], {}, {}, {}), expected[2])
 
 
 def test_remote_code_pipeline_in_a_fresh_process(pipeline_dir, expected, tmp_path):
