@@ -26,12 +26,12 @@ import transformers
 from transformers import HfArgumentParser, TrainingArguments
 
 from data_scripts.registry import GROUPS, get_row, load_group
-from modeling_xlnet_crf import X_LABEL
-from mtl_bioner.alignment import load_tokenizer, tokenize_dataset
+from mtl_bioner.alignment import load_tokenizer
 from mtl_bioner.multitask import MODES, MultiTaskModel
 from mtl_bioner.protocol import Protocol, RunScores, export_run, prior_steps, train_and_score
 from mtl_bioner.recipes import ModelRecipe, build_container
 from mtl_bioner.results import mean_and_sd, merge_results, method_name
+from mtl_bioner.tasks import WindowSettings, tokenize_tasks
 from mtl_bioner.trainer import MultiTaskTrainer, TaskData
 
 
@@ -204,34 +204,15 @@ class Experiment:
             skip_unavailable=self.data_args.skip_unavailable,
         )
         self.task_names = [name for name in self.task_names if name in corpora]
-        tasks = {}
-        for name in self.task_names:
-            corpus = corpora[name]
-            label_names = list(corpus["train"].features["ner_tags"].feature.names)
-            if self.model_args.label_scheme == "x":
-                label_names.append(X_LABEL)
-            x_id = label_names.index(X_LABEL) if X_LABEL in label_names else None
-            task = TaskData(name=name, label_names=label_names)
-            for split, dataset in corpus.items():
-                limit = self.data_args.max_train_samples if split == "train" else self.data_args.max_eval_samples
-                if limit is not None:
-                    dataset = dataset.select(range(min(limit, len(dataset))))
-                with self.args.main_process_first(desc=f"tokenizing {name} {split}"):
-                    windows = tokenize_dataset(
-                        dataset,
-                        self.tokenizer,
-                        label_scheme=self.model_args.label_scheme,
-                        x_label_id=x_id,
-                        max_seq_length=self.data_args.max_seq_length,
-                        stride=self.data_args.stride,
-                        num_proc=self.data_args.preprocessing_num_workers,
-                    )
-                if split == "train":
-                    task.train = windows.remove_columns(["sentence_id"])
-                else:
-                    task.words[split], task.windows[split] = dataset, windows
-            tasks[name] = task
-        return tasks
+        return tokenize_tasks(
+            {name: corpora[name] for name in self.task_names},
+            self.tokenizer,
+            WindowSettings(self.model_args.label_scheme, self.data_args.max_seq_length, self.data_args.stride),
+            max_train_samples=self.data_args.max_train_samples,
+            max_eval_samples=self.data_args.max_eval_samples,
+            num_proc=self.data_args.preprocessing_num_workers,
+            main_process_first=self.args.main_process_first,
+        )
 
     @property
     def continues_mtl_xc(self) -> bool:
