@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
+from collections.abc import Sequence
 from pathlib import Path
 
 
 GROUP_TITLES = {"chemical": "Chemical", "disease": "Disease", "gene": "Gene and protein", "species": "Species"}
 
 
-def method_name(mode: str, slicing_rate: float | None = None) -> str:
-    """Column name of a run: STL, MTL-XC or MTL-LS <rate>."""
+def mean_and_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1) of scores over checkpoints; the sd of a single score is 0."""
+    if not values:
+        raise ValueError("mean_and_sd needs at least one value")
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def method_name(mode: str, slicing_rate: float | None = None, *, continued: bool = False) -> str:
+    """Column name of a run: STL, MTL-XC, MTL-XC continued (more updates on an MTL-XC run: the control that
+    separates slicing from extra training) or MTL-LS <rate>."""
     if mode == "stl":
         return "STL"
     if mode == "mtl-xc":
-        return "MTL-XC"
+        return "MTL-XC continued" if continued else "MTL-XC"
     return f"MTL-LS {slicing_rate:.2f}"
 
 
 def _method_order(name: str) -> tuple:
     if name.startswith("MTL-LS"):
-        return (2, float(name.split()[-1]))
-    return (0 if name == "STL" else 1, 0.0)
+        return (3, float(name.split()[-1]))
+    return ({"STL": 0, "MTL-XC": 1}.get(name, 2), 0.0)
 
 
 def _row_info(key: str) -> tuple[int, str, str]:
@@ -85,4 +95,4 @@ def results_markdown(document: dict) -> str:
     return "\n".join(lines) + "\n" + notes
 
 
-__all__ = ["merge_results", "method_name", "results_markdown"]
+__all__ = ["mean_and_sd", "merge_results", "method_name", "results_markdown"]

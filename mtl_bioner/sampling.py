@@ -1,4 +1,5 @@
-"""Task-homogeneous batches: every batch holds examples of one dataset, so it can be routed to that dataset's head."""
+"""Group-homogeneous batches: every batch holds examples of one group (a dataset, or all datasets when they share one
+model), so it can be routed to that group's model."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 from torch.utils.data import Sampler
+from transformers.trainer_pt_utils import get_length_grouped_indices
 
 
 class TaskBatchSampler(Sampler[list[int]]):
@@ -20,8 +22,8 @@ class TaskBatchSampler(Sampler[list[int]]):
     sampled in proportion to their size. Other temperatures draw each batch's task with probability proportional to
     size ** (1 / temperature) (T > 1 flattens towards uniform), for the same number of batches per epoch.
 
-    Given `lengths`, batches group examples of similar length (as transformers' length-grouped sampler does: sorted
-    within random mega-batches of 50 batches), which cuts padding and so time on XLNet's quadratic attention.
+    Given `lengths`, batches group examples of similar length with transformers' `get_length_grouped_indices` (sorted
+    within random mega-batches, the longest batch first), which cuts padding and so time on quadratic attention.
     """
 
     def __init__(
@@ -58,11 +60,12 @@ class TaskBatchSampler(Sampler[list[int]]):
         return sum(math.ceil(len(indices) / self.batch_size) for indices in self.task_indices.values())
 
     def _task_batches(self, indices: list[int], generator: torch.Generator) -> list[list[int]]:
-        order = [indices[i] for i in torch.randperm(len(indices), generator=generator).tolist()]
-        if self.lengths is not None:
-            span = 50 * self.batch_size
-            chunks = [order[start : start + span] for start in range(0, len(order), span)]
-            order = [i for chunk in chunks for i in sorted(chunk, key=self.lengths.__getitem__, reverse=True)]
+        if self.lengths is None:
+            positions = torch.randperm(len(indices), generator=generator).tolist()
+        else:
+            task_lengths = [self.lengths[index] for index in indices]
+            positions = get_length_grouped_indices(task_lengths, self.batch_size, generator=generator)
+        order = [indices[position] for position in positions]
         count = math.ceil(len(order) / self.batch_size)
         padded = [order[i % len(order)] for i in range(count * self.batch_size)]
         return [padded[i * self.batch_size : (i + 1) * self.batch_size] for i in range(count)]
@@ -86,4 +89,29 @@ class TaskBatchSampler(Sampler[list[int]]):
             yield streams[name].pop(0)
 
 
-__all__ = ["TaskBatchSampler"]
+class ConcatenatedBatches(Sampler[int]):
+    """The indices of a batch sampler's full batches, one batch after the other.
+
+    A DataLoader with the same `batch_size` cuts this stream back into exactly those batches. That lets `Trainer`
+    build the training DataLoader itself (workers, pinning, prefetching, worker seeds, `accelerator.prepare`) from an
+    ordinary index sampler, while the batches keep the grouping chosen by `batch_sampler`.
+    """
+
+    def __init__(self, batch_sampler: TaskBatchSampler):
+        self.batch_sampler = batch_sampler
+        self.batch_size = batch_sampler.batch_size
+
+    def set_epoch(self, epoch: int) -> None:
+        self.batch_sampler.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler) * self.batch_size
+
+    def __iter__(self) -> Iterator[int]:
+        for batch in self.batch_sampler:
+            if len(batch) != self.batch_size:
+                raise ValueError(f"got a batch of {len(batch)} indices, expected full batches of {self.batch_size}")
+            yield from batch
+
+
+__all__ = ["ConcatenatedBatches", "TaskBatchSampler"]

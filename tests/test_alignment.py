@@ -17,8 +17,6 @@ from mtl_bioner.alignment import (
 from mtl_bioner.collator import DataCollatorForWordCRF
 
 
-pytest_plugins = ["data_fixtures"]
-
 MAX_SEQ_LENGTH, STRIDE = 64, 16
 
 

@@ -8,13 +8,12 @@ import sys
 
 import pytest
 from fake_hub import FakeHub
-from tagger_fixtures import TOY_TEXT
+from utils import TOY_TEXT
 
 from mtl_bioner.hub import build_model_card, stage_export
 from mtl_bioner.inference import BioNERTagger
 
 
-pytest_plugins = ["data_fixtures", "tagger_fixtures"]
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 TOKEN = "hf_fakeTokenThatMustNeverBePrinted0123"

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 import torch
-from conftest import tiny_crf_config
 from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
+from utils import tiny_crf_config
 
 from modeling_xlnet_crf import TokenClassifierCRFOutput, XLNetCRFConfig, XLNetForTokenClassificationCRF
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from data_fixtures import raw_sentences
+from utils import raw_sentences
 
 from data_scripts.crichton import CORPUS_TYPES, CorpusUnavailableError
 from data_scripts.registry import (
@@ -17,8 +17,6 @@ from data_scripts.registry import (
     rows_in_group,
 )
 
-
-pytest_plugins = ["data_fixtures"]
 
 PAPER_KEYS = [
     "BC4CHEMD", "BC5CDR-chem", "BioNLP11ID-chem", "BioNLP13CG-chem", "BioNLP13PC-chem", "CRAFT-chem",

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import datasets
-from data_fixtures import TINY_SENTENCES
 from transformers import AutoTokenizer, XLNetTokenizer
+from utils import TINY_SENTENCES
 
 from data_scripts.train_tokenizer import main, train_xlnet_tokenizer
 
-
-pytest_plugins = ["data_fixtures"]
 
 XLNET_SPECIAL_IDS = {
     "<unk>": 0,

@@ -1,540 +1,347 @@
-"""Multi-task training: routing, sharing, learning rates, sampling, end-to-end runs, resume and two processes."""
+"""MultiTaskTrainer: optimizer groups, the training DataLoader, mixed batches, gradient accumulation, evaluate and
+predict. End-to-end runs of the training script are in test_run_ner_mtl.py."""
 
-import json
-import os
-import socket
-import subprocess
-import sys
-from collections import Counter
+from __future__ import annotations
 
+import copy
+
+import datasets
 import pytest
-import safetensors.torch
 import torch
-from conftest import ROOT, tiny_crf_config
-from transformers import AutoModelForTokenClassification, TrainerCallback
+from transformers import AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
+from transformers.optimization import Adafactor
+from transformers.trainer_utils import PredictionOutput, seed_worker
+from utils import DISEASE_LABELS, sliced, synthetic_sentences, tiny_crf_config
 
-import run_ner_mtl
 from modeling_xlnet_crf import XLNetForTokenClassificationCRF
-from mtl_bioner.alignment import encode_sentence, reassemble
-from mtl_bioner.collator import DataCollatorForWordCRF
-from mtl_bioner.multitask import layer_sliced, shared_layer_count
-from mtl_bioner.sampling import TaskBatchSampler
-from mtl_bioner.trainer import layerwise_parameter_groups
+from mtl_bioner.alignment import tokenize_dataset
+from mtl_bioner.metrics import entity_scores
+from mtl_bioner.multitask import layer_sliced, single_model
+from mtl_bioner.trainer import MultiTaskTrainer, TaskData, layerwise_parameter_groups
 
 
-pytest_plugins = ["training_fixtures"]
-TASKS = ["BC5CDR-disease", "NCBI-disease"]
+TASKS = ("A", "B")
+FEATURES = datasets.Features(
+    {
+        "tokens": datasets.List(datasets.Value("string")),
+        "ner_tags": datasets.List(datasets.ClassLabel(names=DISEASE_LABELS)),
+    }
+)
 
 
-def toy_batch(seed=0, batch=3, length=9):
-    generator = torch.Generator().manual_seed(seed)
-    ids = torch.randint(10, 60, (batch, length), generator=generator)
-    labels = torch.randint(0, 3, (batch, length), generator=generator)
-    labels[:, -2:] = -100
-    word_ids = torch.arange(length).expand(batch, length).clone()
-    word_ids[:, -2:] = -1
-    return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels, "word_ids": word_ids}
-
-
-def sliced(rate=0.5, n_layer=4):
-    torch.manual_seed(0)
-    xc = XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=n_layer))
-    return layer_sliced(
-        ["A", "B"], lambda task: XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=n_layer)), rate, xc
-    ), xc
-
-
-def test_layer_slicing_shares_one_set_of_parameters():
-    container, xc = sliced(0.5)
-    a, b = container.models["A"].transformer, container.models["B"].transformer
-    k = shared_layer_count(4, 0.5)
-    assert k == 2
-    assert a.word_embedding.weight.data_ptr() == b.word_embedding.weight.data_ptr()
-    assert a.mask_emb.data_ptr() == b.mask_emb.data_ptr()
-    for index in range(4):
-        same = a.layer[index].rel_attn.q.data_ptr() == b.layer[index].rel_attn.q.data_ptr()
-        assert same == (index < k)
-    # Shared parts start from MTL-XC; task-specific top layers and heads do not.
-    torch.testing.assert_close(a.layer[1].ff.layer_1.weight, xc.transformer.layer[1].ff.layer_1.weight)
-    torch.testing.assert_close(a.word_embedding.weight, xc.transformer.word_embedding.weight)
-    assert not torch.equal(a.layer[3].ff.layer_1.weight, xc.transformer.layer[3].ff.layer_1.weight)
-    # state_dict stores each shared tensor once; loading restores values and keeps the sharing.
-    state = container.state_dict()
-    assert not any(key.startswith("models.B.transformer.layer.0.") for key in state)
-    assert "models.B.transformer.layer.3.ff.layer_1.weight" in state
-    fresh, _ = sliced(0.5)
-    with torch.no_grad():
-        for parameter in fresh.parameters():
-            parameter.zero_()
-    fresh.load_state_dict(state)
-    torch.testing.assert_close(fresh.models["B"].transformer.layer[0].ff.layer_1.weight, a.layer[0].ff.layer_1.weight)
-    assert (
-        fresh.models["A"].transformer.layer[0].ff.layer_1.weight.data_ptr()
-        == fresh.models["B"].transformer.layer[0].ff.layer_1.weight.data_ptr()
+def sentences(seed: int, count: int) -> datasets.Dataset:
+    rows = synthetic_sentences(seed, count)
+    return datasets.Dataset.from_dict(
+        {
+            "tokens": [[word for word, _ in row] for row in rows],
+            "ner_tags": [[DISEASE_LABELS.index(tag) for _, tag in row] for row in rows],
+        },
+        features=FEATURES,
     )
-    assert shared_layer_count(4, 0.0) == 0 and shared_layer_count(4, 1.0) == 4
-    with pytest.raises(ValueError, match="slicing_rate"):
-        shared_layer_count(4, 1.5)
-
-
-def test_a_batch_of_one_task_leaves_the_other_tasks_head_and_top_layers_untouched():
-    container, _ = sliced(0.5)
-    container.train()
-    container(task="A", **toy_batch()).loss.backward()
-    a, b = container.models["A"], container.models["B"]
-    for name, parameter in b.named_parameters():
-        shared = name.startswith(
-            ("transformer.word_embedding", "transformer.mask_emb", "transformer.layer.0.", "transformer.layer.1.")
-        )
-        if shared:
-            continue
-        assert parameter.grad is None or not parameter.grad.any(), name
-    for module in (a.classifier, a.crf, a.transformer.layer[3], a.transformer.layer[0], a.transformer.word_embedding):
-        assert any(p.grad is not None and p.grad.any() for p in module.parameters())
-    with pytest.raises(KeyError, match="unknown task 'C'"):
-        container(task="C", **toy_batch())
-
-
-def test_exported_checkpoint_reproduces_the_multi_task_model(tmp_path):
-    container, _ = sliced(0.5)
-    container.eval()
-    batch = toy_batch(seed=3)
-    del batch["labels"]
-    with torch.no_grad():
-        expected = container(task="B", **batch).predictions
-    container.model_for("B").save_pretrained(tmp_path)
-    exported = AutoModelForTokenClassification.from_pretrained(tmp_path).eval()
-    with torch.no_grad():
-        assert torch.equal(exported(**batch).predictions, expected)
-
-
-def test_layerwise_learning_rates():
-    model = XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=4))
-    groups = layerwise_parameter_groups(model, 1e-3, 0.5)
-    rate_of = {id(p): group["lr"] for group in groups for p in group["params"]}
-
-    def rate(parameter):
-        return rate_of[id(parameter)]
-
-    layers = model.transformer.layer
-    assert rate(layers[3].ff.layer_1.weight) == pytest.approx(1e-3)
-    assert rate(layers[2].rel_attn.q) == pytest.approx(5e-4)
-    assert rate(layers[0].rel_attn.r_w_bias) == pytest.approx(1.25e-4)
-    assert rate(model.transformer.word_embedding.weight) == pytest.approx(6.25e-5)
-    assert rate(model.transformer.mask_emb) == pytest.approx(6.25e-5)
-    assert rate(model.classifier.weight) == pytest.approx(1e-3) and rate(model.crf.transitions) == pytest.approx(1e-3)
-    assert len(rate_of) == len(list(model.parameters()))
-    container, _ = sliced(0.5)
-    groups = layerwise_parameter_groups(container, 1e-3, 0.9)
-    assert sum(len(g["params"]) for g in groups) == len(list(container.parameters()))
-
-
-def test_task_batch_sampler_yields_full_single_task_batches():
-    tasks = ["a"] * 10 + ["b"] * 3 + ["c"] * 7
-    sampler = TaskBatchSampler(tasks, 4, seed=1)
-    batches = list(sampler)
-    assert len(batches) == len(sampler) == 3 + 1 + 2
-    assert all(len(batch) == 4 and len({tasks[i] for i in batch}) == 1 for batch in batches)
-    assert set().union(*map(set, batches)) == set(range(20))
-    sampler.set_epoch(1)
-    assert list(sampler) != batches
-    sampler.set_epoch(0)
-    assert list(sampler) == batches
-    flat = TaskBatchSampler(["a"] * 400 + ["b"] * 40, 4, temperature=1e6, seed=0)
-    counts = Counter(tasks_of for batch in flat for tasks_of in {("a" if batch[0] < 400 else "b")})
-    assert 0.35 < counts["b"] / len(flat) < 0.65  # near uniform over tasks
-    with pytest.raises(ValueError, match="temperature"):
-        TaskBatchSampler(tasks, 4, temperature=0)
-
-
-def test_length_grouped_batches_cut_padding():
-    lengths = [(7 * i) % 97 + 3 for i in range(400)]
-    tasks = ["a"] * 300 + ["b"] * 100
-
-    def padding(sampler):
-        return sum(max(lengths[i] for i in batch) * len(batch) - sum(lengths[i] for i in batch) for batch in sampler)
-
-    grouped = TaskBatchSampler(tasks, 8, seed=0, lengths=lengths)
-    plain = TaskBatchSampler(tasks, 8, seed=0)
-    assert {i for batch in grouped for i in batch} == set(range(400))
-    assert all(len({tasks[i] for i in batch}) == 1 for batch in grouped)
-    assert padding(grouped) < padding(plain) / 5
-
-
-def run_arguments(output_dir, corpora, tokenizer_dir, mode, *extra):
-    return [
-        "--mode",
-        mode,
-        "--datasets",
-        ",".join(TASKS),
-        "--data_dir",
-        str(corpora),
-        "--tokenizer_name",
-        str(tokenizer_dir),
-        "--config_overrides",
-        "n_layer=2,d_model=32,n_head=2,d_inner=64",
-        "--max_seq_length",
-        "24",
-        "--stride",
-        "6",
-        "--output_dir",
-        str(output_dir),
-        "--num_train_epochs",
-        "2",
-        "--per_device_train_batch_size",
-        "4",
-        "--per_device_eval_batch_size",
-        "8",
-        "--save_steps",
-        "4",
-        "--learning_rate",
-        "2e-3",
-        "--use_cpu",
-        "--report_to",
-        "none",
-        "--disable_tqdm",
-        "true",
-        "--seed",
-        "3",
-        *extra,
-    ]
-
-
-def run(arguments, callbacks=None):
-    model_args, data_args, mt_args, training_args = run_ner_mtl.parse_arguments(arguments)
-    run_ner_mtl.check_arguments(model_args, mt_args)
-    return run_ner_mtl.Experiment(model_args, data_args, mt_args, training_args, callbacks=callbacks).run()
 
 
 @pytest.fixture(scope="module")
-def mtl_xc_run(tmp_path_factory, fixture_corpora, fixture_tokenizer_dir):
-    output = tmp_path_factory.mktemp("runs") / "mtl-xc"
-    run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc"))
-    return output
+def tokenizer(fixture_tokenizer_dir):
+    return AutoTokenizer.from_pretrained(fixture_tokenizer_dir)
 
 
-def predict_with_export(export_dir, sentences):
-    model = AutoModelForTokenClassification.from_pretrained(export_dir).eval()
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(export_dir)
-    windows = [
-        w
-        for i, tokens in enumerate(sentences)
-        for w in encode_sentence(tokens, tokenizer, max_seq_length=24, stride=6, sentence_id=i)
-    ]
-    batch = DataCollatorForWordCRF(tokenizer)(windows)
-    sentence_ids = batch.pop("sentence_id").tolist()
-    with torch.no_grad():
-        predictions = model(**batch).predictions
-    words = reassemble(batch["word_ids"], predictions, sentence_ids, [len(s) for s in sentences])
-    return [[model.config.id2label[tag] for tag in sentence] for sentence in words]
+@pytest.fixture(scope="module")
+def tasks(tokenizer) -> dict[str, TaskData]:
+    """Two small datasets; windows hold whole sentences (64 pieces), 12 training windows each."""
+    data = {}
+    for offset, name in enumerate(TASKS):
+        task = TaskData(name=name, label_names=list(DISEASE_LABELS))
+        task.train = tokenize_dataset(sentences(10 * offset, 12), tokenizer, max_seq_length=64, stride=8)
+        task.train = task.train.remove_columns(["sentence_id"])
+        for index, split in enumerate(("validation", "test")):
+            words = sentences(10 * offset + index + 1, 5)
+            task.words[split] = words
+            task.windows[split] = tokenize_dataset(words, tokenizer, max_seq_length=64, stride=8)
+        data[name] = task
+    return data
 
 
-def test_every_mode_end_to_end(tmp_path, mtl_xc_run, fixture_corpora, fixture_tokenizer_dir):
-    results_dir = tmp_path / "results"
-    run(
-        run_arguments(
-            tmp_path / "stl", fixture_corpora, fixture_tokenizer_dir, "stl", "--results_dir", str(results_dir)
-        )
+def tiny_model(tokenizer, seed: int = 0, n_layer: int = 2) -> XLNetForTokenClassificationCRF:
+    torch.manual_seed(seed)
+    config = tiny_crf_config(
+        vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, use_mems_eval=False, n_layer=n_layer
     )
-    run(
-        run_arguments(
-            tmp_path / "ls",
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "mtl-ls",
-            "--slicing_rate",
-            "0.5",
-            "--mtl_xc_checkpoint",
-            str(mtl_xc_run),
-            "--results_dir",
-            str(results_dir),
-            "--do_analysis",
-        )
+    return XLNetForTokenClassificationCRF(config)
+
+
+def arguments(tmp_path, **overrides) -> TrainingArguments:
+    values = dict(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        report_to=[],
+        disable_tqdm=True,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=4,
+        learning_rate=1e-3,
+        save_strategy="no",
+        seed=0,
     )
-    # The MTL-XC run wrote its results to its own folder; merge them in as a user running into one folder would.
-    xc = json.loads((mtl_xc_run / "results.json").read_text())
-    from mtl_bioner.results import merge_results
-
-    document = merge_results(results_dir, "MTL-XC", {k: v["results"]["MTL-XC"] for k, v in xc["rows"].items()})
-    assert set(document["rows"]) == set(TASKS)
-    for row in document["rows"].values():
-        assert set(row["results"]) == {"STL", "MTL-XC", "MTL-LS 0.50"}
-        for scores in row["results"].values():
-            assert 0.0 <= scores["f1"] <= 1.0 and scores["n_checkpoints"] == 5
-    table = (results_dir / "results.md").read_text()
-    assert "| Disease | BC5CDR |" in table and "MTL-LS 0.50 F1" in table and "**" in table
-    for run_dir in (tmp_path / "stl", tmp_path / "ls", mtl_xc_run):
-        config = json.loads((run_dir / "run_config.json").read_text())
-        for task in TASKS:
-            lines = [json.loads(line) for line in (run_dir / "predictions" / f"{task}.jsonl").read_text().splitlines()]
-            assert len(lines) == 10
-            # The standalone export predicts exactly what the multi-task model predicted for that dataset.
-            assert predict_with_export(run_dir / "export" / task, [line["tokens"] for line in lines]) == [
-                line["pred"] for line in lines
-            ]
-            assert config["train_sets"][task] == ([task] if config["mode"] == "stl" else TASKS)
-    own = json.loads((tmp_path / "ls" / "results.json").read_text())  # each run folder keeps its own scores too
-    assert set(own["rows"]) == set(TASKS) and all(set(r["results"]) == {"MTL-LS 0.50"} for r in own["rows"].values())
-    analysis = json.loads((tmp_path / "ls" / "analysis.json").read_text())
-    assert set(analysis["datasets"]) == set(TASKS)
-    assert (tmp_path / "ls" / "radar.png").stat().st_size > 5000
+    values.update(overrides)
+    return TrainingArguments(**values)
 
 
-class KillAfterStep(TrainerCallback):
-    """Stands in for a crash right after the checkpoint of `step` was written."""
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_save(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            raise KeyboardInterrupt(f"killed after step {self.step}")
+def mtl_xc(tokenizer, tasks, tmp_path, names=TASKS, **options) -> MultiTaskTrainer:
+    args = options.pop("args", None) or arguments(tmp_path)
+    model = single_model(list(names), tiny_model(tokenizer))
+    selected = {name: tasks[name] for name in names}
+    return MultiTaskTrainer(model, args, selected, processing_class=tokenizer, **options)
 
 
-def test_resume_after_a_kill_ends_with_the_same_weights(tmp_path, fixture_corpora, fixture_tokenizer_dir):
-    extra = ("--config_overrides", "n_layer=2,d_model=32,n_head=2,d_inner=64,dropout=0.2")
-    run(run_arguments(tmp_path / "straight", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra))
-    with pytest.raises(KeyboardInterrupt):
-        run(
-            run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra),
-            callbacks=[KillAfterStep(8)],
-        )
-    assert (tmp_path / "killed" / "checkpoint-8").is_dir() and not (tmp_path / "killed" / "export").exists()
-    run(
-        run_arguments(
-            tmp_path / "killed",
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "mtl-xc",
-            *extra,
-            "--resume_from_checkpoint",
-            "True",
-        )
-    )
+def mtl_ls(tokenizer, tasks, tmp_path, **options) -> MultiTaskTrainer:
+    args = options.pop("args", None) or arguments(tmp_path)
+    model = layer_sliced(list(TASKS), lambda task: tiny_model(tokenizer, n_layer=4), 0.5, tiny_model(tokenizer, 1, 4))
+    return MultiTaskTrainer(model, args, tasks, processing_class=tokenizer, **options)
+
+
+# ---- Optimizer ----
+
+
+def test_layerwise_learning_rates_follow_depth_from_the_top():
+    model = XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=4))
+    groups = layerwise_parameter_groups(model, 1e-3, 0.5)
+    rate_of = {id(p): group["lr"] for group in groups for p in group["params"]}
+    layers = model.transformer.layer
+    assert rate_of[id(layers[3].ff.layer_1.weight)] == pytest.approx(1e-3)
+    assert rate_of[id(layers[2].rel_attn.q)] == pytest.approx(5e-4)
+    assert rate_of[id(layers[0].rel_attn.r_w_bias)] == pytest.approx(1.25e-4)
+    assert rate_of[id(model.transformer.word_embedding.weight)] == pytest.approx(6.25e-5)
+    assert rate_of[id(model.transformer.mask_emb)] == pytest.approx(6.25e-5)
+    assert rate_of[id(model.classifier.weight)] == pytest.approx(1e-3)
+    assert rate_of[id(model.crf.transitions)] == pytest.approx(1e-3)
+    assert len(rate_of) == len(list(model.parameters()))
+    assert [group["lr"] for group in groups] == sorted((group["lr"] for group in groups), reverse=True)
+
+
+def test_shared_layers_get_one_rate_and_appear_once():
+    container, _ = sliced(0.5)
+    groups = layerwise_parameter_groups(container, 1e-3, 0.5)
+    rate_of = {id(p): group["lr"] for group in groups for p in group["params"]}
+    assert sum(len(g["params"]) for g in groups) == len(rate_of) == len(list(container.parameters()))
     for task in TASKS:
-        straight = safetensors.torch.load_file(str(tmp_path / "straight" / "export" / task / "model.safetensors"))
-        resumed = safetensors.torch.load_file(str(tmp_path / "killed" / "export" / task / "model.safetensors"))
-        assert straight.keys() == resumed.keys()
-        for key in straight:
-            torch.testing.assert_close(resumed[key], straight[key], rtol=0, atol=0, msg=key)
+        layers = container.models[task].transformer.layer
+        assert rate_of[id(layers[0].ff.layer_1.weight)] == pytest.approx(1e-3 * 0.5**3)  # shared
+        assert rate_of[id(layers[3].ff.layer_1.weight)] == pytest.approx(1e-3)  # the task's own top layer
+        assert rate_of[id(container.models[task].classifier.weight)] == pytest.approx(1e-3)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.mark.parametrize("mode", ["mtl-ls", "mtl-xc"])
-def test_two_processes_on_cpu_keep_ranks_identical(mode, tmp_path, mtl_xc_run, fixture_corpora, fixture_tokenizer_dir):
-    output = tmp_path / "ddp"
-    extra = ("--slicing_rate", "0.5", "--mtl_xc_checkpoint", str(mtl_xc_run)) if mode == "mtl-ls" else ()
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(free_port()),
-        str(ROOT / "tests" / "ddp_worker.py"),
-        *run_arguments(output, fixture_corpora, fixture_tokenizer_dir, mode, *extra),
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-4000:]
-    reports = [json.loads((output / f"rank{rank}.json").read_text()) for rank in (0, 1)]
-    assert [r["world_size"] for r in reports] == [2, 2]
-    # Whole batches are dealt to ranks: both ranks trained, on batches of both tasks.
-    assert all(r["tasks_seen"] for r in reports)
-    assert set(reports[0]["tasks_seen"]) | set(reports[1]["tasks_seen"]) == set(TASKS)
-    assert reports[0]["parameters"].keys() == reports[1]["parameters"].keys()
-    for name, value in reports[0]["parameters"].items():
-        assert reports[1]["parameters"][name] == pytest.approx(value, rel=1e-6, abs=1e-6), name
-    assert (output / "results.md").exists() and (output / "export" / TASKS[0] / "model.safetensors").exists()
-
-
-def test_a_yaml_config_file_replaces_the_flags_and_paper_defaults_apply(tmp_path):
-    config = tmp_path / "run.yaml"
-    config.write_text(
-        "mode: mtl-ls\nslicing_rate: 0.25\nmtl_xc_checkpoint: runs/xc\ngroup: disease\noutput_dir: out\nlearning_rate: 5.0e-5\n"
-    )
-    model_args, data_args, mt_args, training_args = run_ner_mtl.parse_arguments([str(config)])
-    assert (mt_args.mode, mt_args.slicing_rate, data_args.group) == ("mtl-ls", 0.25, "disease")
-    assert training_args.learning_rate == 5e-5  # the file wins over the paper's default
-    assert (
-        training_args.adam_epsilon == 1e-6 and training_args.save_total_limit == 5 and training_args.warmup_steps == 0
-    )
-    flags = run_ner_mtl.parse_arguments(["--mode", "stl", "--group", "disease", "--output_dir", "out"])[3]
-    assert flags.learning_rate == 3e-5 and flags.adam_epsilon == 1e-6
-
-
-def test_bad_arguments_say_what_is_wrong():
-    assert run_ner_mtl.parse_overrides("n_layer=4,d_model=128,ff_activation=gelu") == {
-        "n_layer": 4,
-        "d_model": 128,
-        "ff_activation": "gelu",
+def test_create_optimizer_splits_weight_decay_and_layer_rates(tokenizer, tasks, tmp_path):
+    args = arguments(tmp_path, weight_decay=0.01, optim="adamw_torch")
+    trainer = mtl_ls(tokenizer, tasks, tmp_path, args=args, layerwise_lr_decay=0.5)
+    optimizer = trainer.create_optimizer()
+    assert type(optimizer) is torch.optim.AdamW
+    setting = {
+        id(p): (group["lr"], group["weight_decay"]) for group in optimizer.param_groups for p in group["params"]
     }
-    with pytest.raises(ValueError, match="is not key=value"):
-        run_ner_mtl.parse_overrides("n_layer")
-    model_args, data_args, mt_args, _ = run_ner_mtl.parse_arguments(
-        ["--mode", "mtl-ls", "--group", "disease", "--output_dir", "o"]
+    assert len(setting) == len(list(trainer.model.parameters()))
+    model = trainer.model.models["A"]
+    top, bottom = model.transformer.layer[3], model.transformer.layer[0]
+    assert setting[id(top.ff.layer_1.weight)] == (pytest.approx(1e-3), 0.01)
+    assert setting[id(bottom.rel_attn.q)] == (pytest.approx(1e-3 * 0.5**3), 0.01)
+    assert setting[id(model.transformer.word_embedding.weight)] == (pytest.approx(1e-3 * 0.5**4), 0.01)
+    assert setting[id(model.classifier.weight)] == (pytest.approx(1e-3), 0.01)
+    # LayerNorm weights and biases get no weight decay, at their layer's rate.
+    for parameter in (top.ff.layer_norm.weight, top.rel_attn.layer_norm.bias, top.ff.layer_1.bias):
+        assert setting[id(parameter)] == (pytest.approx(1e-3), 0.0)
+    assert setting[id(bottom.rel_attn.layer_norm.weight)] == (pytest.approx(1e-3 * 0.5**3), 0.0)
+    assert setting[id(model.classifier.bias)] == (pytest.approx(1e-3), 0.0)
+
+
+def test_without_layer_decay_the_groups_are_trainers_own(tokenizer, tasks, tmp_path):
+    args = arguments(tmp_path, weight_decay=0.01, optim="adamw_torch")
+    trainer = mtl_xc(tokenizer, tasks, tmp_path, args=args, layerwise_lr_decay=1.0)
+    ours = trainer.create_optimizer()
+    plain = Trainer(model=trainer.model, args=args).create_optimizer()
+    assert [(group["lr"], group["weight_decay"]) for group in ours.param_groups] == [(1e-3, 0.01), (1e-3, 0.0)]
+    for own, trainers in zip(ours.param_groups, plain.param_groups, strict=True):
+        assert {id(p) for p in own["params"]} == {id(p) for p in trainers["params"]}
+
+
+@pytest.mark.parametrize(("optim", "expected"), [("sgd", torch.optim.SGD), ("adafactor", Adafactor)])
+def test_optim_chooses_the_optimizer_and_keeps_the_groups(tokenizer, tasks, tmp_path, optim, expected):
+    trainer = mtl_xc(tokenizer, tasks, tmp_path, args=arguments(tmp_path, optim=optim), layerwise_lr_decay=0.5)
+    optimizer = trainer.create_optimizer()
+    assert type(optimizer) is expected
+    # Two encoder layers and the embeddings: rates lr, lr/2, lr/4, each split into decay and no-decay groups.
+    assert sorted({group["lr"] for group in optimizer.param_groups}) == pytest.approx([2.5e-4, 5e-4, 1e-3])
+
+
+def test_an_optimizer_that_builds_its_own_groups_is_refused(tokenizer, tasks, tmp_path):
+    trainer = mtl_xc(tokenizer, tasks, tmp_path)
+    trainer.optimizer_cls_and_kwargs = (torch.optim.AdamW, {"params": list(trainer.model.parameters()), "lr": 1e-3})
+    with pytest.raises(ValueError, match="builds its own parameter groups"):
+        trainer.create_optimizer()
+
+
+# ---- Training data ----
+
+
+def batch_tasks(trainer, loader) -> list[set[str]]:
+    """The tasks of the examples in each batch the loader's sampler forms."""
+    names = trainer.train_dataset["task"]
+    return [{names[index] for index in batch} for batch in loader.batch_sampler]
+
+
+def test_train_dataloader_keeps_trainers_settings(tokenizer, tasks, tmp_path):
+    args = arguments(
+        tmp_path,
+        dataloader_num_workers=1,
+        dataloader_prefetch_factor=3,
+        dataloader_persistent_workers=True,
+        dataloader_pin_memory=False,
     )
-    with pytest.raises(ValueError, match="needs --slicing_rate and --mtl_xc_checkpoint"):
-        run_ner_mtl.check_arguments(model_args, mt_args)
-    with pytest.raises(ValueError, match="exactly one of --datasets"):
-        run_ner_mtl.resolve_task_names(run_ner_mtl.DataArguments(datasets="NCBI-disease", group="disease"))
-    with pytest.raises(ValueError, match="not one of"):
-        run_ner_mtl.resolve_task_names(run_ner_mtl.DataArguments(group="proteins"))
+    trainer = mtl_ls(tokenizer, tasks, tmp_path, args=args)
+    loader = trainer.get_train_dataloader()
+    assert (loader.num_workers, loader.prefetch_factor, loader.persistent_workers) == (1, 3, True)
+    assert loader.pin_memory is False and loader.worker_init_fn.func is seed_worker
+    assert len(loader) == 3 + 3  # 12 windows per task, batches of 4
+    assert all(len(names) == 1 for names in batch_tasks(trainer, loader))
+    batches = list(loader)  # collated in the worker process
+    assert len(batches) == 6 and all(batch["input_ids"].shape[0] == 4 for batch in batches)
+    assert {batch["task"] for batch in batches} == set(TASKS)
 
 
-def test_x_label_scheme_with_constraints_end_to_end(tmp_path, fixture_corpora, fixture_tokenizer_dir):
-    # 24-piece windows: some training windows start inside an entity (I- first), which BIO must accept.
-    output = tmp_path / "x"
-    run(
-        run_arguments(
-            output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--label_scheme", "x", "--crf_constraints", "BIO"
+def test_length_grouping_and_unsupported_strategies(tokenizer, tasks, tmp_path):
+    grouped = mtl_xc(tokenizer, tasks, tmp_path, args=arguments(tmp_path, train_sampling_strategy="group_by_length"))
+    sampler = grouped.get_train_dataloader().batch_sampler.sampler.batch_sampler
+    assert sampler.lengths == [len(ids) for ids in grouped.train_dataset["input_ids"]]
+    sequential = mtl_xc(tokenizer, tasks, tmp_path, args=arguments(tmp_path, train_sampling_strategy="sequential"))
+    with pytest.raises(ValueError, match="train_sampling_strategy='sequential' is not supported"):
+        sequential.get_train_dataloader()
+
+
+def test_mixed_batches_draw_from_every_task_of_one_model(tokenizer, tasks, tmp_path):
+    trainer = mtl_xc(tokenizer, tasks, tmp_path, args=arguments(tmp_path, max_steps=2), mix_tasks=True)
+    loader = trainer.get_train_dataloader()
+    assert len(loader) == 6
+    mixed = batch_tasks(trainer, loader)
+    assert any(len(names) == 2 for names in mixed)
+    assert all(batch["input_ids"].shape[0] == 4 and batch["task"] in TASKS for batch in loader)
+    trainer.train()  # the collator's routing task sends every mixed batch to the one model
+    assert trainer.state.global_step == 2
+
+
+def test_mixed_batches_need_one_model(tokenizer, tasks, tmp_path):
+    with pytest.raises(ValueError, match=r"needs every dataset on one model .* route to models \['A', 'B'\]"):
+        mtl_ls(tokenizer, tasks, tmp_path, mix_tasks=True)
+    with pytest.raises(ValueError, match="sampling_temperature=2.0 weighs datasets per batch"):
+        mtl_xc(tokenizer, tasks, tmp_path, mix_tasks=True, sampling_temperature=2.0)
+    with pytest.raises(ValueError, match=r"tasks \['B'\] have no model"):
+        MultiTaskTrainer(single_model(["A"], tiny_model(tokenizer)), arguments(tmp_path), tasks)
+
+
+# ---- Gradient accumulation ----
+
+
+def test_two_accumulated_batches_make_the_step_of_one_batch_twice_their_size(tokenizer, tasks, tmp_path):
+    """SGD, no clipping: a step is lr * gradient, so a loss not divided by the accumulation steps would show."""
+    one_task = {"A": copy.copy(tasks["A"])}
+    one_task["A"].train = tasks["A"].train.select(range(8))
+
+    def trained(batch_size, accumulation):
+        args = arguments(
+            tmp_path / f"{batch_size}x{accumulation}",
+            per_device_train_batch_size=batch_size,
+            gradient_accumulation_steps=accumulation,
+            max_steps=1,
+            optim="sgd",
+            learning_rate=0.5,
+            max_grad_norm=0.0,
+            weight_decay=0.0,
         )
-    )
-    config = json.loads((output / "export" / TASKS[0] / "config.json").read_text())
-    assert config["label_scheme"] == "x" and config["crf_constraints"] == "BIO" and "X" in config["label2id"]
+        model = single_model(["A"], tiny_model(tokenizer, seed=4))
+        trainer = MultiTaskTrainer(model, args, one_task, processing_class=tokenizer, layerwise_lr_decay=1.0)
+        trainer.train()
+        return {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+    initial = single_model(["A"], tiny_model(tokenizer, seed=4)).state_dict()
+    whole, accumulated = trained(8, 1), trained(4, 2)
+    moved = [name for name in whole if not torch.equal(whole[name], initial[name])]
+    assert "models.shared.classifier.weight" in moved and len(moved) > 10
+    for name in whole:
+        torch.testing.assert_close(accumulated[name], whole[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+# ---- Evaluation and prediction ----
+
+
+class Recorder(TrainerCallback):
+    def __init__(self):
+        self.events = []
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self.events.append(("evaluate", dict(metrics)))
+
+    def on_predict(self, args, state, control, metrics=None, **kwargs):
+        self.events.append(("predict", dict(metrics)))
+
+
+SPEED = ("runtime", "samples_per_second", "steps_per_second")
+SCORES = ("precision", "recall", "f1", "strict_precision", "strict_recall", "strict_f1")
+
+
+def test_evaluate_scores_the_selected_tasks_under_the_prefix(tokenizer, tasks, tmp_path):
+    recorder = Recorder()
+    trainer = mtl_ls(tokenizer, tasks, tmp_path, callbacks=[recorder])
+    with torch.no_grad():  # every word B-Disease: the one-word gold mentions are found, the longer ones not
+        for model in trainer.model.models.values():
+            model.classifier.bias[DISEASE_LABELS.index("B-Disease")] = 5.0
+    metrics = trainer.evaluate()
+    assert set(metrics) == {f"eval_{t}_{s}" for t in TASKS for s in SCORES} | {"eval_f1", "epoch"} | {
+        f"eval_{s}" for s in SPEED
+    }
+    assert 0 < metrics["eval_A_precision"] < metrics["eval_A_recall"] < 1 and metrics["eval_B_f1"] > 0
+    assert metrics["eval_f1"] == pytest.approx((metrics["eval_A_f1"] + metrics["eval_B_f1"]) / 2)
+    expected = entity_scores(trainer.gold_words("B", "validation"), trainer.predict_words("B", "validation"))
+    assert {s: metrics[f"eval_B_{s}"] for s in SCORES} == expected
+    assert metrics["eval_samples_per_second"] > 0 and metrics["eval_steps_per_second"] > 0
+    assert recorder.events == [("evaluate", metrics)]
+    assert trainer.state.log_history[-1] == {**metrics, "step": 0}
+
+    one = trainer.evaluate("B", metric_key_prefix="dev", split="test")
+    assert set(one) == {f"dev_B_{s}" for s in SCORES} | {"dev_f1", "epoch"} | {f"dev_{s}" for s in SPEED}
+    assert one["dev_f1"] == one["dev_B_f1"]
+    test_b = entity_scores(trainer.gold_words("B", "test"), trainer.predict_words("B", "test"))
+    assert one["dev_B_f1"] == test_b["f1"]
+    both = trainer.evaluate(["B", "A"], ignore_keys=["logits"])
+    assert {key for key in both if key.endswith("_f1")} == {key for key in metrics if key.endswith("_f1")}
+
+
+def test_evaluate_refuses_what_it_cannot_score(tokenizer, tasks, tmp_path):
+    trainer = mtl_xc(tokenizer, tasks, tmp_path)
+    with pytest.raises(KeyError, match=r"unknown or no tasks \['C'\]"):
+        trainer.evaluate(["A", "C"])
+    with pytest.raises(KeyError, match="unknown or no tasks"):
+        trainer.evaluate([])
+    with pytest.raises(ValueError, match="ignore_keys names 'predictions'"):
+        trainer.evaluate(ignore_keys=["predictions"])
+    with pytest.raises(KeyError, match="no 'train' split loaded"):
+        trainer.evaluate(split="train")
+
+
+def test_predict_returns_word_level_tags_per_task_and_test_metrics(tokenizer, tasks, tmp_path):
+    recorder = Recorder()
+    trainer = mtl_ls(tokenizer, tasks, tmp_path, args=arguments(tmp_path, max_steps=3), callbacks=[recorder])
+    trainer.train()
+    output = trainer.predict()
+    assert isinstance(output, PredictionOutput)
+    assert set(output.predictions) == set(output.label_ids) == set(TASKS)
     for task in TASKS:
-        lines = [json.loads(line) for line in (output / "predictions" / f"{task}.jsonl").read_text().splitlines()]
-        predicted = [tag for line in lines for tag in line["pred"]]
-        assert set(predicted) <= {"O", "B-Disease", "I-Disease"}  # X never reaches word level
-        assert predict_with_export(output / "export" / task, [line["tokens"] for line in lines]) == [
-            line["pred"] for line in lines
-        ]
-
-
-def test_evaluation_during_training_selects_the_best_checkpoint(tmp_path, fixture_corpora, fixture_tokenizer_dir):
-    output = tmp_path / "eval"
-    run(
-        run_arguments(
-            output,
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "mtl-xc",
-            "--eval_strategy",
-            "epoch",
-            "--save_strategy",
-            "epoch",
-            "--load_best_model_at_end",
-            "--metric_for_best_model",
-            "eval_f1",
+        words = tasks[task].words["test"]
+        assert [len(tags) for tags in output.predictions[task]] == [len(tokens) for tokens in words["tokens"]]
+        assert output.predictions[task] == trainer.predict_words(task, "test")
+        assert output.label_ids[task] == [[DISEASE_LABELS[t] for t in tags] for tags in words["ner_tags"]]
+        assert set().union(*map(set, output.predictions[task])) <= set(DISEASE_LABELS)
+        assert (
+            output.metrics[f"test_{task}_f1"] == entity_scores(output.label_ids[task], output.predictions[task])["f1"]
         )
-    )
-    state = json.loads((sorted(output.glob("checkpoint-*"))[-1] / "trainer_state.json").read_text())
-    evaluations = [entry for entry in state["log_history"] if "eval_f1" in entry]
-    assert len(evaluations) == 2
-    for entry in evaluations:
-        assert {f"eval_{task}_{metric}" for task in TASKS for metric in ("f1", "strict_f1", "precision")} <= set(entry)
-        assert entry["eval_f1"] == pytest.approx(sum(entry[f"eval_{task}_f1"] for task in TASKS) / 2)
-    assert state["best_metric"] == max(entry["eval_f1"] for entry in evaluations)
+    assert {f"test_{s}" for s in SPEED} <= set(output.metrics)
+    assert recorder.events[-1] == ("predict", output.metrics)
+    assert not any("test_f1" in entry for entry in trainer.state.log_history)  # predict does not log, as in Trainer
 
-
-def test_restarts_pool_the_last_checkpoints_of_every_continuation(tmp_path, fixture_corpora, fixture_tokenizer_dir):
-    output = tmp_path / "restarts"
-    document = run(
-        run_arguments(
-            output,
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "stl",
-            "--datasets",
-            "NCBI-disease",
-            "--restarts",
-            "2",
-            "--restart_epochs",
-            "1",
-            "--last_checkpoints",
-            "3",
-        )
-    )
-    scores = document["rows"]["NCBI-disease"]["results"]["STL"]
-    assert scores["n_checkpoints"] == 3 * 3  # the first run and two continuations, three checkpoints each
-    assert (output / "NCBI-disease" / "restart-1").is_dir() and (output / "NCBI-disease" / "restart-2").is_dir()
-
-
-def test_push_to_hub_publishes_each_dataset_and_never_prints_the_token(
-    tmp_path, fixture_corpora, fixture_tokenizer_dir
-):
-    from fake_hub import FakeHub
-
-    token = "hf_secret_push_token_123"
-    output = tmp_path / "pushed"
-    arguments = run_arguments(
-        output,
-        fixture_corpora,
-        fixture_tokenizer_dir,
-        "mtl-xc",
-        "--num_train_epochs",
-        "1",
-        "--push_to_hub",
-        "--hub_model_id",
-        "org/demo",
-        "--hub_private_repo",
-        "true",
-        "--hub_token",
-        token,
-        "--last_checkpoints",
-        "1",
-    )
-    with FakeHub(tmp_path / "hub") as hub:
-        env = {
-            **os.environ,
-            "HF_ENDPOINT": hub.endpoint,
-            "HF_HUB_OFFLINE": "0",
-            "HF_HOME": str(tmp_path / "hf_home"),
-            "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": str(ROOT),
-        }
-        env.pop("HF_TOKEN", None)
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "run_ner_mtl.py"), *arguments],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=600,
-            cwd=ROOT,
-        )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert token not in result.stdout + result.stderr
-    assert set(hub.repos) == {f"org/demo-{task}" for task in TASKS}
-    assert all(request.get("visibility") == "private" or request.get("private") for request in hub.repos.values())
-
-
-def test_a_pretrained_xlnet_checkpoint_initialises_the_encoder(tmp_path, fixture_corpora, fixture_tokenizer_dir):
-    """The online path (--model_name_or_path xlnet-base-cased), offline: a plain XLNetLMHeadModel folder."""
-    from transformers import AutoTokenizer, XLNetConfig, XLNetLMHeadModel
-
-    tokenizer = AutoTokenizer.from_pretrained(fixture_tokenizer_dir)
-    plain = XLNetLMHeadModel(XLNetConfig(vocab_size=len(tokenizer), d_model=32, n_layer=2, n_head=2, d_inner=64))
-    plain.save_pretrained(tmp_path / "xlnet")
-    tokenizer.save_pretrained(tmp_path / "xlnet")
-    arguments = [
-        "--mode",
-        "stl",
-        "--datasets",
-        "NCBI-disease",
-        "--data_dir",
-        str(fixture_corpora),
-        "--model_name_or_path",
-        str(tmp_path / "xlnet"),
-        "--output_dir",
-        str(tmp_path / "out"),
-        "--use_cpu",
-    ]
-    model_args, data_args, mt_args, training_args = run_ner_mtl.parse_arguments(arguments)
-    run_ner_mtl.check_arguments(model_args, mt_args)
-    experiment = run_ner_mtl.Experiment(model_args, data_args, mt_args, training_args)
-    model = experiment.initial_model(experiment.tasks["NCBI-disease"].label_names)
-    assert model.config.id2label == {0: "O", 1: "B-Disease", 2: "I-Disease"}
-    for name, parameter in plain.transformer.state_dict().items():
-        torch.testing.assert_close(model.transformer.state_dict()[name], parameter, rtol=0, atol=0, msg=name)
-    model.save_pretrained(tmp_path / "saved")
-    saved = json.loads((tmp_path / "saved" / "config.json").read_text())
-    assert saved["model_type"] == "xlnet-crf" and "AutoModelForTokenClassification" in saved["auto_map"]
-    assert type(AutoModelForTokenClassification.from_pretrained(tmp_path / "saved")) is XLNetForTokenClassificationCRF
+    dev = trainer.predict("A", split="validation", metric_key_prefix="dev")
+    assert set(dev.predictions) == {"A"} and len(dev.predictions["A"]) == 5 and "dev_A_strict_f1" in dev.metrics

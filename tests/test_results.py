@@ -1,0 +1,43 @@
+"""Results tables: mean and sd over checkpoints, merging runs into results.json / results.md."""
+
+import json
+
+import pytest
+
+from mtl_bioner.results import mean_and_sd, merge_results, method_name
+
+
+def scores(f1, precision=0.5, recall=0.25, sd=None, n=1):
+    return {"precision": precision, "recall": recall, "f1": f1, "f1_sd": sd, "n_checkpoints": n}
+
+
+def test_mean_and_sample_sd():
+    mean, sd = mean_and_sd([0.8, 0.9, 1.0])
+    assert mean == pytest.approx(0.9) and sd == pytest.approx(0.1)  # sqrt((0.01 + 0 + 0.01) / 2)
+    assert mean_and_sd([0.4, 0.6]) == (pytest.approx(0.5), pytest.approx(0.1414213562))
+    assert mean_and_sd([0.7]) == (0.7, 0.0)
+    with pytest.raises(ValueError, match="at least one value"):
+        mean_and_sd([])
+
+
+def test_method_names():
+    assert method_name("stl") == "STL" and method_name("mtl-xc") == "MTL-XC"
+    assert method_name("mtl-ls", 0.5) == "MTL-LS 0.50"
+
+
+def test_merging_runs_into_one_table(tmp_path):
+    merge_results(tmp_path, "STL", {"NCBI-disease": scores(0.8), "BC5CDR-disease": scores(0.7)})
+    merge_results(tmp_path, "MTL-LS 0.50", {"NCBI-disease": scores(0.85, sd=0.01, n=5)})
+    document = merge_results(tmp_path, "STL", {"NCBI-disease": scores(0.75)})  # a rerun replaces its entry
+    assert json.loads((tmp_path / "results.json").read_text()) == document
+    ncbi = document["rows"]["NCBI-disease"]
+    assert ncbi["group"] == "disease" and set(ncbi["results"]) == {"STL", "MTL-LS 0.50"}
+    assert ncbi["results"]["STL"]["f1"] == 0.75
+    table = (tmp_path / "results.md").read_text().splitlines()
+    assert table[0] == (
+        "| Entity type | Dataset | STL P | STL R | STL F1 | MTL-LS 0.50 P | MTL-LS 0.50 R | MTL-LS 0.50 F1 |"
+    )
+    rows = {line.split(" | ")[1]: line for line in table[2:4]}
+    assert rows["NCBI-disease"].endswith("| 50.00 | 25.00 | 75.00 | 50.00 | 25.00 | **85.00 ± 1.00** |")
+    assert rows["BC5CDR"].endswith("| **70.00** | – | – | – |")
+    assert table[2].startswith("| Disease |") and table[3].startswith("|  |")  # the group is named once
