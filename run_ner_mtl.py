@@ -30,7 +30,7 @@ from mtl_bioner.alignment import load_tokenizer
 from mtl_bioner.multitask import MODES, MultiTaskModel
 from mtl_bioner.protocol import Protocol, RunScores, export_run, prior_steps, train_and_score
 from mtl_bioner.recipes import ModelRecipe, build_container
-from mtl_bioner.results import mean_and_sd, merge_results, method_name
+from mtl_bioner.results import merge_results, method_name, summarise
 from mtl_bioner.tasks import WindowSettings, tokenize_tasks
 from mtl_bioner.trainer import MultiTaskTrainer, TaskData
 
@@ -116,6 +116,10 @@ class MultiTaskArguments:
     unify_labels: bool = field(
         default=True, metadata={"help": "One type name per group (Chemical, Disease, Gene, Species)."}
     )
+    mix_datasets: bool = field(
+        default=False,
+        metadata={"help": "MTL-XC/STL: batches mixed across datasets (the paper's 'unify the labels and shuffle')."},
+    )
     sampling_temperature: float = field(default=1.0, metadata={"help": "1: tasks in proportion to size; >1 flatter."})
     layerwise_lr_decay: float = field(
         default=0.9, metadata={"help": "lr * decay ** depth-from-top per encoder layer."}
@@ -171,6 +175,8 @@ def check_arguments(model_args: ModelArguments, mt_args: MultiTaskArguments) -> 
         raise ValueError(f"--slicing_rate only applies to --mode mtl-ls, not {mt_args.mode}")
     elif mt_args.mode == "stl" and mt_args.mtl_xc_checkpoint is not None:
         raise ValueError("--mtl_xc_checkpoint applies to --mode mtl-ls, or to mtl-xc to continue that run")
+    if mt_args.mix_datasets and mt_args.mode == "mtl-ls":
+        raise ValueError("--mix_datasets mixes datasets in one batch, which needs one model: use it with mtl-xc")
     if mt_args.mode == "mtl-xc" and not mt_args.unify_labels:
         raise ValueError("--mode mtl-xc shares one CRF across datasets, so it needs --unify_labels")
     if not model_args.model_name_or_path and not model_args.tokenizer_name:
@@ -235,6 +241,7 @@ class Experiment:
             processing_class=self.tokenizer,
             sampling_temperature=self.mt_args.sampling_temperature,
             layerwise_lr_decay=self.mt_args.layerwise_lr_decay,
+            mix_tasks=self.mt_args.mix_datasets,
             callbacks=self.callbacks,
         )
 
@@ -310,19 +317,6 @@ class Experiment:
         }
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         (Path(output_dir) / "run_config.json").write_text(json.dumps(config, indent=2) + "\n")
-
-
-def summarise(values: list[dict]) -> dict:
-    """Mean P/R/F1 over checkpoints, with the F1 standard deviation and the strict-mode F1."""
-    f1, f1_sd = mean_and_sd([v["f1"] for v in values])
-    return {
-        "precision": mean_and_sd([v["precision"] for v in values])[0],
-        "recall": mean_and_sd([v["recall"] for v in values])[0],
-        "f1": f1,
-        "f1_sd": f1_sd,
-        "strict_f1": mean_and_sd([v["strict_f1"] for v in values])[0],
-        "n_checkpoints": len(values),
-    }
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -45,6 +45,19 @@ def _row_info(key: str) -> tuple[int, str, str]:
     return len(ROWS), "other", key
 
 
+def summarise(values: list[dict]) -> dict:
+    """Mean P/R/F1 over checkpoints, with the F1 standard deviation and the strict-mode F1."""
+    f1, f1_sd = mean_and_sd([v["f1"] for v in values])
+    return {
+        "precision": mean_and_sd([v["precision"] for v in values])[0],
+        "recall": mean_and_sd([v["recall"] for v in values])[0],
+        "f1": f1,
+        "f1_sd": f1_sd,
+        "strict_f1": mean_and_sd([v["strict_f1"] for v in values])[0],
+        "n_checkpoints": len(values),
+    }
+
+
 def merge_results(results_dir: str | os.PathLike, method: str, scores: dict[str, dict]) -> dict:
     """Add one method's per-dataset scores to `results_dir/results.json` (replacing that method's previous entry
     for those datasets) and rewrite `results.md`. Returns the merged document."""
@@ -95,4 +108,4 @@ def results_markdown(document: dict) -> str:
     return "\n".join(lines) + "\n" + notes
 
 
-__all__ = ["mean_and_sd", "merge_results", "method_name", "results_markdown"]
+__all__ = ["mean_and_sd", "merge_results", "method_name", "results_markdown", "summarise"]

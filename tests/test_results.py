@@ -41,3 +41,16 @@ def test_merging_runs_into_one_table(tmp_path):
     assert rows["NCBI-disease"].endswith("| 50.00 | 25.00 | 75.00 | 50.00 | 25.00 | **85.00 ± 1.00** |")
     assert rows["BC5CDR"].endswith("| **70.00** | – | – | – |")
     assert table[2].startswith("| Disease |") and table[3].startswith("|  |")  # the group is named once
+
+
+def test_summarise_checkpoint_scores():
+    from mtl_bioner.results import summarise
+
+    values = [
+        {"precision": 0.5, "recall": 0.7, "f1": 0.6, "strict_f1": 0.5},
+        {"precision": 0.7, "recall": 0.9, "f1": 0.8, "strict_f1": 0.7},
+    ]
+    summary = summarise(values)
+    assert summary["precision"] == pytest.approx(0.6) and summary["recall"] == pytest.approx(0.8)
+    assert summary["f1"] == pytest.approx(0.7) and summary["f1_sd"] == pytest.approx(0.1414213, rel=1e-5)
+    assert summary["strict_f1"] == pytest.approx(0.6) and summary["n_checkpoints"] == 2
