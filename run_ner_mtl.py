@@ -14,6 +14,7 @@ A single YAML or JSON file holding the same fields may replace the command-line 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import os
@@ -25,7 +26,8 @@ import datasets
 import transformers
 from transformers import HfArgumentParser, TrainingArguments
 
-from data_scripts.registry import GROUPS, get_row, load_group
+from data_scripts.corpora import check_one_label_set, read_corpora_file
+from data_scripts.registry import GROUPS, UserCorpus, describe, get_row, load_group
 from mtl_bioner.alignment import load_tokenizer
 from mtl_bioner.multitask import MODES, MultiTaskModel
 from mtl_bioner.protocol import Protocol, RunScores, export_run, prior_steps, train_and_score
@@ -77,9 +79,22 @@ class ModelArguments:
 @dataclass
 class DataArguments:
     datasets: str | None = field(
-        default=None, metadata={"help": "Comma-separated paper rows, e.g. BC5CDR-disease,NCBI-disease."}
+        default=None,
+        metadata={
+            "help": "Comma-separated paper rows (e.g. BC5CDR-disease,NCBI-disease) and corpora of --corpora's file."
+        },
     )
-    group: str | None = field(default=None, metadata={"help": f"All rows of one entity group: {', '.join(GROUPS)}."})
+    group: str | None = field(
+        default=None,
+        metadata={"help": f"All rows of one entity group ({', '.join(GROUPS)}) or a group of --corpora's file."},
+    )
+    corpora: str | None = field(
+        default=None,
+        metadata={
+            "help": "YAML or JSON corpora file naming your own corpora (files, Hub or saved datasets, paper rows) "
+            "and groups of them (see data_scripts/corpora.py)."
+        },
+    )
     data_dir: str | None = field(
         default=None, metadata={"help": "Crichton data/ folder (else $CRICHTON_DATA_DIR, else download)."}
     )
@@ -154,7 +169,12 @@ def parse_arguments(argv: list[str] | None = None):
 
 def resolve_task_names(data_args: DataArguments) -> list[str]:
     if bool(data_args.datasets) == bool(data_args.group):
-        raise ValueError("give exactly one of --datasets (comma-separated rows) or --group")
+        raise ValueError("give exactly one of --datasets (comma-separated rows or corpora) or --group")
+    if data_args.corpora:
+        corpora_file = read_corpora_file(data_args.corpora)
+        if data_args.group:
+            return corpora_file.group_members(data_args.group)
+        return corpora_file.check_names(name.strip() for name in data_args.datasets.split(",") if name.strip())
     if data_args.group:
         if data_args.group not in GROUPS:
             raise ValueError(f"--group {data_args.group!r} is not one of {sorted(GROUPS)}")
@@ -203,13 +223,25 @@ class Experiment:
         self.tasks = self._load_tasks()
 
     def _load_tasks(self) -> dict[str, TaskData]:
-        corpora = load_group(
-            self.task_names,
-            self.data_args.data_dir,
+        options = dict(
             unify=self.mt_args.unify_labels and not self.data_args.jnlpba_all_types,
             skip_unavailable=self.data_args.skip_unavailable,
         )
+        if self.data_args.corpora:
+            corpora = read_corpora_file(self.data_args.corpora).load(
+                self.task_names, self.data_args.data_dir, **options
+            )
+        else:
+            corpora = load_group(self.task_names, self.data_args.data_dir, **options)
         self.task_names = [name for name in self.task_names if name in corpora]
+        if self.mt_args.mode == "mtl-xc":
+            check_one_label_set({name: corpora[name] for name in self.task_names})
+        # What model cards say about the user corpora (licence, citation), carried by run_config.json.
+        self.user_corpora = {
+            name: dataclasses.asdict(info)
+            for name in self.task_names
+            if isinstance(info := describe(name), UserCorpus)
+        }
         return tokenize_tasks(
             {name: corpora[name] for name in self.task_names},
             self.tokenizer,
@@ -314,6 +346,7 @@ class Experiment:
             "last_checkpoints": self.mt_args.last_checkpoints,
             "mtl_xc_checkpoint": self.mt_args.mtl_xc_checkpoint,
             "total_steps": total_steps,
+            "user_corpora": self.user_corpora,
         }
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         (Path(output_dir) / "run_config.json").write_text(json.dumps(config, indent=2) + "\n")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import datasets
 
 from .crichton import CORPUS_TYPES, CorpusUnavailableError, label_names, load_corpus
+from .files import from_tagged_dataset
+from .schemes import canonical_scheme
 
 
 logger = logging.getLogger(__name__)
@@ -134,17 +137,23 @@ def rows_in_group(group: str) -> list[Row]:
     return [_ROWS_BY_KEY[key] for key in GROUPS[group]]
 
 
-def row_label_names(key: str, *, unify: bool = True, jnlpba_all_types: bool = False) -> list[str]:
-    """Label names `load_row` gives this row: `O, B-<Unified>, I-<Unified>` when unified, else the kept native types."""
+def row_type_map(key: str, *, unify: bool = True, jnlpba_all_types: bool = False) -> dict[str, str | None]:
+    """What each native type of a row becomes in `load_row`: its group's type when unified, itself otherwise, `None`
+    (dropped to O) for the types a row does not keep (JNLPBA's non-protein types unless `jnlpba_all_types`)."""
     row = get_row(key)
     if jnlpba_all_types and unify:
         raise ValueError(
             "jnlpba_all_types=True keeps five native JNLPBA types, which cannot be unified: pass unify=False"
         )
-    if unify:
-        return label_names([UNIFIED_TYPE[row.group]])
     kept = row.native_types if jnlpba_all_types else _KEPT_TYPES.get(key, row.native_types)
-    return label_names(kept)
+    target = UNIFIED_TYPE[row.group] if unify else None
+    return {native: (target or native) if native in kept else None for native in row.native_types}
+
+
+def row_label_names(key: str, *, unify: bool = True, jnlpba_all_types: bool = False) -> list[str]:
+    """Label names `load_row` gives this row: `O, B-<Unified>, I-<Unified>` when unified, else the kept native types."""
+    types = row_type_map(key, unify=unify, jnlpba_all_types=jnlpba_all_types).values()
+    return label_names(dict.fromkeys(entity_type for entity_type in types if entity_type is not None))
 
 
 def load_row(
@@ -155,29 +164,35 @@ def load_row(
     jnlpba_all_types: bool = False,
     splits: Sequence[str] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    output_scheme: str = "IOB2",
+    type_map: Mapping[str, str | None] | None = None,
 ) -> datasets.DatasetDict:
     """Load one paper row with `id`, `tokens`, `ner_tags`; unified rows of a group share one label vocabulary.
 
     With `unify=True` the row's native type becomes its group's type (e.g. `CHEBI` -> `Chemical`). JNLPBA is the one
     row whose files carry types outside its group: it keeps `protein` and its DNA, RNA, cell_line and cell_type
     mentions become O. `jnlpba_all_types=True` keeps all five native types instead (and requires `unify=False`).
+
+    `output_scheme` other than IOB2 (e.g. BIOES, for `crf_constraints="BIOES"`) or a `type_map` of the native types
+    (which then replaces the unification) re-encodes the tags through `files.from_tagged_dataset`, the reading and
+    conversion of every user corpus; the result has `tokens` and `ner_tags`, labels `O` then the sorted types.
     """
-    target_names = row_label_names(key, unify=unify, jnlpba_all_types=jnlpba_all_types)
+    types = row_type_map(key, unify=unify, jnlpba_all_types=jnlpba_all_types)
     row = get_row(key)
     corpus = load_corpus(row.folder, data_dir, cache_dir=cache_dir, splits=splits)
+    if type_map is not None or canonical_scheme(output_scheme) != "IOB2":
+        return from_tagged_dataset(
+            corpus, key, scheme="IOB2", output_scheme=output_scheme, type_map=types if type_map is None else type_map
+        )
+    target_names = row_label_names(key, unify=unify, jnlpba_all_types=jnlpba_all_types)
     source_names = label_names(row.native_types)
     if source_names == target_names:
         return corpus
     target_index = {name: i for i, name in enumerate(target_names)}
-    kept_types = row.native_types if jnlpba_all_types else _KEPT_TYPES.get(key, row.native_types)
-    unified = UNIFIED_TYPE[row.group]
     mapping = []
     for name in source_names:
-        entity_type = name[2:]
-        if name == "O" or entity_type not in kept_types:
-            mapping.append(target_index["O"])
-        else:
-            mapping.append(target_index[name[:2] + (unified if unify else entity_type)])
+        target = types.get(name[2:])
+        mapping.append(target_index["O"] if name == "O" or target is None else target_index[name[:2] + target])
     features = corpus["test" if "test" in corpus else next(iter(corpus))].features.copy()
     features["ner_tags"] = datasets.List(datasets.ClassLabel(names=target_names))
     return corpus.map(
@@ -193,6 +208,19 @@ def _relabel(batch: dict, mapping: list[int]) -> dict:
     return {"ner_tags": [[mapping[tag] for tag in tags] for tags in batch["ner_tags"]]}
 
 
+class CorpusLoader(Protocol):
+    """A corpus that is not a paper row (see `data_scripts.corpora`), loaded next to the rows by `load_group`."""
+
+    def load(
+        self,
+        data_dir: str | os.PathLike | None,
+        *,
+        unify: bool,
+        output_scheme: str,
+        cache_dir: str | os.PathLike | None,
+    ) -> datasets.DatasetDict: ...
+
+
 def load_group(
     group_or_keys: str | Iterable[str],
     data_dir: str | os.PathLike | None = None,
@@ -200,21 +228,71 @@ def load_group(
     unify: bool = True,
     skip_unavailable: bool = False,
     cache_dir: str | os.PathLike | None = None,
+    output_scheme: str = "IOB2",
+    corpora: Mapping[str, CorpusLoader] | None = None,
 ) -> dict[str, datasets.DatasetDict]:
-    """Load a group (e.g. `"chemical"`) or a list of row keys; unavailable rows raise, or are skipped with a warning."""
+    """Load a group (e.g. `"chemical"`) or a list of keys; unavailable ones raise, or are skipped with a warning.
+
+    A key is a paper row or a key of `corpora` (user corpora, which take precedence); every corpus is written in
+    `output_scheme`, and with `unify` rows speak their group's type while user corpora speak their type map's.
+    """
+    corpora = corpora or {}
     if isinstance(group_or_keys, str):
         keys = [row.key for row in rows_in_group(group_or_keys)]
     else:
-        keys = [get_row(key).key for key in group_or_keys]
+        keys = [key if key in corpora else get_row(key).key for key in group_or_keys]
     loaded = {}
     for key in keys:
         try:
-            loaded[key] = load_row(key, data_dir, unify=unify, cache_dir=cache_dir)
+            if key in corpora:
+                loaded[key] = corpora[key].load(
+                    data_dir, unify=unify, output_scheme=output_scheme, cache_dir=cache_dir
+                )
+            else:
+                loaded[key] = load_row(key, data_dir, unify=unify, cache_dir=cache_dir, output_scheme=output_scheme)
         except CorpusUnavailableError as error:
             if not skip_unavailable:
                 raise
-            logger.warning("Skipping row %s: %s", key, error)
+            logger.warning("Skipping %s %s: %s", "corpus" if key in corpora else "row", key, error)
     return loaded
+
+
+@dataclass(frozen=True)
+class UserCorpus:
+    """What results tables and model cards say about a corpus that is not one of the paper's rows."""
+
+    key: str
+    group: str
+    dataset: str
+    license: str | None = None
+    citation: str | None = None
+    attribution: str | None = None
+    description: str | None = None
+
+
+_USER_CORPORA: dict[str, UserCorpus] = {}
+
+
+def register_corpus(corpus: UserCorpus) -> None:
+    """Make a user corpus known to this process's results tables (`mtl_bioner.results`) and model cards."""
+    _USER_CORPORA[corpus.key] = corpus
+
+
+def user_corpora() -> list[UserCorpus]:
+    """The registered user corpora, in registration order (their order in results tables, after the rows)."""
+    return list(_USER_CORPORA.values())
+
+
+def describe(key: str) -> Row | UserCorpus:
+    """The paper row, else the registered user corpus, of this key; the error lists both kinds."""
+    if key in _ROWS_BY_KEY:
+        return _ROWS_BY_KEY[key]
+    if key in _USER_CORPORA:
+        return _USER_CORPORA[key]
+    raise ValueError(
+        f"Unknown corpus {key!r}, expected a paper row ({', '.join(_ROWS_BY_KEY)}) or a corpus of the corpora file "
+        f"({', '.join(_USER_CORPORA) or 'none loaded'})"
+    )
 
 
 __all__ = [
@@ -222,11 +300,17 @@ __all__ = [
     "COLLECTION_LICENSE",
     "GROUPS",
     "ROWS",
+    "CorpusLoader",
     "Row",
     "UNIFIED_TYPE",
+    "UserCorpus",
+    "describe",
     "get_row",
     "load_group",
     "load_row",
+    "register_corpus",
     "row_label_names",
+    "row_type_map",
     "rows_in_group",
+    "user_corpora",
 ]

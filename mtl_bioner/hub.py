@@ -19,7 +19,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
-from data_scripts.registry import get_row
+from data_scripts.registry import Row, UserCorpus, get_row
 
 from .pipeline import add_pipeline_code
 from .results import method_name
@@ -53,6 +53,25 @@ def _export_dir(run_dir: Path, dataset_key: str) -> Path:
     return folder
 
 
+def _corpus(key: str, user_corpora: dict[str, dict]) -> Row | UserCorpus:
+    """A user corpus as the run's corpora file described it (`run_config.json`), else the paper row."""
+    if key in user_corpora:
+        return UserCorpus(**user_corpora[key])
+    return get_row(key)
+
+
+def _dataset_name(corpus: Row | UserCorpus) -> str:
+    if isinstance(corpus, UserCorpus):
+        return f"{corpus.key} ({corpus.description})" if corpus.description else corpus.key
+    return f"{corpus.key} (Crichton et al. 2017, IOB2)"
+
+
+def _citation(corpus: Row | UserCorpus) -> str:
+    if isinstance(corpus, UserCorpus):
+        return " ".join(text for text in (corpus.description, corpus.citation) if text)
+    return corpus.citation
+
+
 def build_model_card(
     export_dir: str | os.PathLike,
     run_dir: str | os.PathLike,
@@ -61,14 +80,16 @@ def build_model_card(
     repo_id: str | None = None,
     template_path: str | os.PathLike | None = None,
 ) -> ModelCard:
-    """The model card of one exported dataset model, filled from the run's config, results and the corpus registry.
+    """The model card of one exported dataset model, filled from the run's config, results and the corpus registry
+    (user corpora: the licence and citation their corpora file gave, carried by `run_config.json`).
 
     Test precision, recall and F1 go into the card's `model-index` metadata (the Hub's evaluation results).
     """
     export_dir, run_dir = Path(export_dir), Path(run_dir)
     model_config = _read_json(export_dir / "config.json", "model config")
     run_config = _read_json(run_dir / "run_config.json", "run configuration")
-    row = get_row(dataset_key)
+    user_corpora = run_config.get("user_corpora") or {}
+    row = _corpus(dataset_key, user_corpora)
     mode, slicing_rate = run_config.get("mode", "stl"), run_config.get("slicing_rate")
     method = method_name(mode, slicing_rate)
     results_path = run_dir / "results.json"
@@ -85,7 +106,7 @@ def build_model_card(
     labels = [model_config["id2label"][key] for key in sorted(model_config["id2label"], key=int)]
     entity_types = sorted({label.partition("-")[2] for label in labels if "-" in label})
     train_sets = run_config.get("train_sets", {}).get(dataset_key) or [dataset_key]
-    corpora = [get_row(key) for key in train_sets]
+    corpora = [_corpus(key, user_corpora) for key in train_sets]
     base_model = run_config.get("model_name_or_path")
     n_layer = model_config.get("n_layer")
     model_name = repo_id.split("/")[-1] if repo_id else f"xlnet-crf-{method.lower().replace(' ', '-')}-{dataset_key}"
@@ -98,7 +119,7 @@ def build_model_card(
                     task_type="token-classification",
                     task_name="Named Entity Recognition",
                     dataset_type=dataset_key,
-                    dataset_name=f"{dataset_key} (Crichton et al. 2017, IOB2)",
+                    dataset_name=_dataset_name(row),
                     dataset_split="test",
                     metric_type=metric,
                     metric_name=f"Entity {metric} ({method}, mean of {results.get('n_checkpoints', 1)} checkpoints)",
@@ -148,9 +169,9 @@ def build_model_card(
         corpora=[
             {
                 "key": corpus.key,
-                "license": corpus.license,
+                "license": corpus.license or "licence not stated in the corpora file",
                 "attribution": corpus.attribution,
-                "citation": corpus.citation,
+                "citation": _citation(corpus),
             }
             for corpus in corpora
         ],

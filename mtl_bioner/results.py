@@ -36,13 +36,14 @@ def _method_order(name: str) -> tuple:
 
 
 def _row_info(key: str) -> tuple[int, str, str]:
-    """(table position, group, dataset display name) from the registry; unknown keys go last as their own name."""
-    from data_scripts.registry import ROWS
+    """(table position, group, dataset display name) from the registry: the paper rows in table order, then the user
+    corpora registered by a corpora file (their group there, their name); other keys go last as their own name."""
+    from data_scripts.registry import ROWS, user_corpora
 
-    for position, row in enumerate(ROWS):
+    for position, row in enumerate([*ROWS, *user_corpora()]):
         if row.key == key:
             return position, row.group, row.dataset
-    return len(ROWS), "other", key
+    return len(ROWS) + len(user_corpora()), "other", key
 
 
 def summarise(values: list[dict]) -> dict:
