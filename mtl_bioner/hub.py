@@ -72,6 +72,37 @@ def _citation(corpus: Row | UserCorpus) -> str:
     return corpus.citation
 
 
+FAMILY_NAMES = {
+    "xlnet": "XLNet",
+    "bert": "BERT",
+    "roberta": "RoBERTa",
+    "xlm-roberta": "XLM-RoBERTa",
+    "electra": "ELECTRA",
+    "deberta": "DeBERTa",
+    "deberta-v2": "DeBERTa-v2",
+    "distilbert": "DistilBERT",
+}
+
+
+def _architecture(model_config: dict) -> dict[str, Any]:
+    """Encoder family, depth and width of an exported model, whichever CRF class it is."""
+    if model_config.get("model_type") == "encoder-crf":
+        encoder = model_config["encoder"]
+        family, model_class = encoder["model_type"], "EncoderForTokenClassificationCRF"
+        layers = encoder.get("num_hidden_layers", encoder.get("n_layers"))
+        hidden = encoder.get("hidden_size", encoder.get("dim"))
+    else:
+        family, model_class = "xlnet", "XLNetForTokenClassificationCRF"
+        layers, hidden = model_config.get("n_layer"), model_config.get("d_model")
+    return {
+        "family": family,
+        "name": FAMILY_NAMES.get(family, family),
+        "layers": layers,
+        "hidden": hidden,
+        "model_class": model_class,
+    }
+
+
 def build_model_card(
     export_dir: str | os.PathLike,
     run_dir: str | os.PathLike,
@@ -91,7 +122,8 @@ def build_model_card(
     user_corpora = run_config.get("user_corpora") or {}
     row = _corpus(dataset_key, user_corpora)
     mode, slicing_rate = run_config.get("mode", "stl"), run_config.get("slicing_rate")
-    method = method_name(mode, slicing_rate)
+    continued = mode == "mtl-xc" and run_config.get("mtl_xc_checkpoint") is not None
+    method = method_name(mode, slicing_rate, continued=continued)
     results_path = run_dir / "results.json"
     rows = _read_json(results_path, "results").get("rows", {}) if results_path.is_file() else {}
     results = rows.get(dataset_key, {}).get("results", {}).get(method)
@@ -108,8 +140,11 @@ def build_model_card(
     train_sets = run_config.get("train_sets", {}).get(dataset_key) or [dataset_key]
     corpora = [_corpus(key, user_corpora) for key in train_sets]
     base_model = run_config.get("model_name_or_path")
-    n_layer = model_config.get("n_layer")
-    model_name = repo_id.split("/")[-1] if repo_id else f"xlnet-crf-{method.lower().replace(' ', '-')}-{dataset_key}"
+    architecture = _architecture(model_config)
+    n_layer = architecture["layers"]
+    scheme = "BIOES" if any(label[:2] in ("E-", "S-") for label in labels) else "IOB2"
+    default_name = f"{architecture['family']}-crf-{method.lower().replace(' ', '-')}-{dataset_key}"
+    model_name = repo_id.split("/")[-1] if repo_id else default_name
 
     eval_results = []
     if results is not None:
@@ -131,7 +166,7 @@ def build_model_card(
         license="apache-2.0",
         library_name="transformers",
         pipeline_tag="token-classification",
-        tags=["biomedical", "ner", "crf", "xlnet", "multi-task", mode, row.group],
+        tags=["biomedical", "ner", "crf", architecture["family"], "multi-task", mode, row.group],
         base_model=base_model if base_model and not os.path.isdir(base_model) else None,
         model_name=model_name,
         eval_results=eval_results or None,
@@ -157,8 +192,8 @@ def build_model_card(
         entity_types=entity_types,
         labels=labels,
         base_model=base_model,
-        n_layer=n_layer,
-        d_model=model_config.get("d_model"),
+        architecture=architecture,
+        scheme=scheme,
         mode_description=MODE_DESCRIPTIONS.get(mode, mode),
         slicing_rate=slicing_rate,
         shared_layers=round(slicing_rate * n_layer) if slicing_rate is not None and n_layer else None,

@@ -31,6 +31,7 @@ from modeling_xlnet_crf import (
 )
 from mtl_bioner.alignment import encode_sentence, load_tokenizer
 from mtl_bioner.collator import DataCollatorForWordCRF
+from mtl_bioner.hub import build_model_card
 from mtl_bioner.inference import BioNERTagger
 from mtl_bioner.multitask import layer_sliced
 
@@ -308,3 +309,8 @@ print(json.dumps({"embeddings": same("encoder.embeddings."), "layers": [same(f"e
     # The exported config names the encoder family, so the Hub card and AutoConfig can tell what it is.
     assert AutoConfig.from_pretrained(exports[1]).encoder.model_type == "bert"
     assert json.loads(Path(exports[1], "config.json").read_text())["model_type"] == "encoder-crf"
+    card = build_model_card(exports[1], tmp_path / "ls", "NCBI-disease", repo_id="org/minilm-crf-ncbi")
+    assert "BERT encoder with a linear-chain CRF" in card.text
+    assert "BERT (6 layers, hidden size 384)" in card.text and "`EncoderForTokenClassificationCRF`" in card.text
+    assert "embeddings and the bottom 3 of 6 layers shared" in card.text
+    assert "bert" in card.data.tags and card.data.eval_results[2].metric_value == round(scores["f1"], 4)
