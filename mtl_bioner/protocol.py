@@ -54,6 +54,7 @@ def train_and_score(
     trainer = make_trainer(model, args)
     resume = args.resume_from_checkpoint
     trainer.train(resume_from_checkpoint=True if resume in ("True", "true", "last") else resume)
+    trainer.save_state()  # trainer_state.json with train_runtime: checkpoints are saved before it is logged
     steps = trainer.state.global_step
     final_state = copy.deepcopy(model.state_dict())
     scores = score_checkpoints(trainer, args.output_dir, protocol.last_checkpoints, protocol.splits)
@@ -66,6 +67,7 @@ def train_and_score(
         model.load_state_dict(final_state)
         restart_trainer = make_trainer(model, restart_args)
         restart_trainer.train()
+        restart_trainer.save_state()
         steps += restart_trainer.state.global_step
         restart_scores = score_checkpoints(
             restart_trainer, restart_args.output_dir, protocol.last_checkpoints, protocol.splits
