@@ -632,60 +632,117 @@ class ConditionalRandomField(nn.Module):
 def _viterbi(emissions, lengths, start, transitions, end, nbest):
     """n-best Viterbi on left-aligned sequences. Returns paths (nbest, B, W) and scores (nbest, B), best first.
 
-    Past each row's end the step scores are the max-plus identity (0 on the diagonal, -inf elsewhere), so scores and
-    back-pointers carry over the padded steps and the back-trace starts at the last step for every row.
+    Scores add up in pytorch-crf's order, (score + transition) + emission, and ties go to the lowest previous tag, so
+    the best path is pytorch-crf's to the last bit. The 1-best path on CPU runs in NumPy: at these sizes each step
+    costs a few microseconds of op dispatch, and a NumPy op dispatches several times faster than a torch one.
+    """
+    if nbest == 1 and emissions.device.type == "cpu":
+        return _best_path_numpy(emissions, lengths, start, transitions, end)
+    return _nbest_paths(emissions, lengths, start, transitions, end, nbest)
+
+
+# Candidate scores the NumPy Viterbi keeps between back-pointer passes: 128 KiB, reused memory rather than fresh pages.
+_RING_ELEMENTS = 1 << 15
+
+
+def _best_path_numpy(emissions, lengths, start, transitions, end):
+    """1-best Viterbi in NumPy float32 on the (K_from, K_to, B) layout, where every step is three contiguous ops.
+
+    The loop keeps the candidate scores of a few steps in a small ring buffer (a buffer of all steps is fresh memory,
+    and its page faults cost more than the ops); whenever it is full, the back-pointers of those steps come from it
+    in a few whole-array ops: the lowest previous tag whose candidate equals the maximum. Rows that end early run on
+    over their zero padding; their score is read at their own last step and their pointers past it are the identity,
+    so one back-trace from the last step serves every row.
     """
     batch, width, num_tags = emissions.shape
-    em = emissions.transpose(0, 1)  # (W, B, K)
-    # step[t, b, j, i]: score of moving from tag i to tag j at step t. The previous tag is the last, contiguous
-    # axis: the one every step reduces over.
-    step = (transitions.t() + em.unsqueeze(-1)).contiguous()
-    if bool((lengths < width).any()):
-        valid = torch.arange(width, device=emissions.device)[:, None] < lengths[None, :]
-        identity = torch.full((num_tags, num_tags), float("-inf"), device=emissions.device).fill_diagonal_(0.0)
-        step = torch.where(valid[:, :, None, None], step, identity)
-    if nbest == 1:
-        history = em.new_empty(width, batch, num_tags)
-        torch.add(em[0], start, out=history[0])
-        previous_at, history_at, step_at = history.unsqueeze(2).unbind(0), history.unbind(0), step.unbind(0)
-        for t in range(1, width):
-            torch.amax(previous_at[t - 1] + step_at[t], dim=-1, out=history_at[t])
-        # Back-pointers of all steps at once: cheaper than a max-with-indices inside the loop.
-        pointers = (history[:-1].unsqueeze(2) + step[1:]).argmax(-1)
-        scores, state = (history[width - 1] + end).max(-1)
-        return _backtrace(pointers.unsqueeze(2), state.unsqueeze(1), width), scores.unsqueeze(0)
-    # history[t]: (B, K, n) the n best scores of paths ending in tag k; pointers hold (previous tag * n + rank).
-    history = em.new_full((width, batch, num_tags, nbest), float("-inf"))
-    pointers = torch.zeros(width - 1, batch, num_tags, nbest, dtype=torch.long, device=emissions.device)
-    history[0, :, :, 0] = em[0] + start
+    emissions, start, transitions, end = (x.detach().numpy() for x in (emissions, start, transitions, end))
+    emissions = numpy.ascontiguousarray(emissions.transpose(1, 2, 0))  # (W, K, B)
+    moves = numpy.ascontiguousarray(numpy.broadcast_to(transitions[:, :, None], (num_tags, num_tags, batch)))
+    history = numpy.empty((width, num_tags, batch), dtype=numpy.float32)
+    numpy.add(start[:, None], emissions[0], out=history[0])
+    chunk = max(1, _RING_ELEMENTS // moves.size)
+    ring = numpy.empty((chunk, num_tags, num_tags, batch), dtype=numpy.float32)
+    pointers = numpy.empty((width - 1, num_tags, batch), dtype=numpy.min_scalar_type(num_tags))
+    # The first previous tag that reaches the maximum: the largest of (K - tag) over the tags that do.
+    descending = numpy.arange(num_tags, 0, -1, dtype=pointers.dtype)[:, None, None]
+    add, maximum = numpy.add, numpy.maximum.reduce
     for t in range(1, width):
-        candidates = (history[t - 1].unsqueeze(1) + step[t].unsqueeze(-1)).reshape(batch, num_tags, num_tags * nbest)
-        top, pointers[t - 1] = candidates.topk(nbest, dim=-1)  # (B, K, n)
-        history[t] = top
-    pointers = pointers.transpose(2, 3)  # (W - 1, B, n, K)
-    scores, flat = (history[width - 1] + end[None, :, None]).reshape(batch, num_tags * nbest).topk(nbest, dim=1)
-    paths = _backtrace(pointers, flat, width)
+        step = ring[(t - 1) % chunk]
+        add(history[t - 1, :, None], moves, out=step)
+        maximum(step, axis=0, out=history[t])
+        add(history[t], emissions[t], out=history[t])  # max(c) + e == max(c + e) exactly: rounding is monotonic
+        if t % chunk == 0 or t == width - 1:
+            first = (t - 1) // chunk * chunk + 1
+            candidates = ring[: t + 1 - first]
+            candidates += emissions[first : t + 1, None]
+            reached = (candidates == history[first : t + 1, None]) * descending
+            numpy.subtract(num_tags, maximum(reached, axis=1), out=pointers[first - 1 : t])
+    lengths = lengths.numpy()
+    # Past a row's end every tag points to itself: pointers + ended * (tag - pointers), exact in unsigned arithmetic.
+    ended = numpy.arange(1, width)[:, None, None] >= lengths
+    pointers += ended * (numpy.arange(num_tags, dtype=pointers.dtype)[:, None] - pointers)
+    rows = numpy.arange(batch)
+    final = history[numpy.maximum(lengths - 1, 0), :, rows] + end  # (B, K)
+    state = final.argmax(1)
+    # Cell k * B + b of a step is tag k of row b; a jump maps each cell to the cell of the step before.
+    jumps = pointers.astype(numpy.int64)
+    jumps *= batch
+    jumps += rows
+    cells = _backtrace(jumps.reshape(width - 1, num_tags * batch), state * batch + rows)
+    paths = torch.from_numpy(numpy.ascontiguousarray((cells // batch).T))
+    return paths.unsqueeze(0), torch.from_numpy(final[rows, state]).unsqueeze(0)
+
+
+def _nbest_paths(emissions, lengths, start, transitions, end, nbest):
+    """n-best (and off-CPU 1-best) Viterbi in torch; pointers hold (previous tag * n + rank of its path)."""
+    batch, width, num_tags = emissions.shape
+    device = emissions.device
+    em = emissions.transpose(0, 1)  # (W, B, K)
+    # history[t]: (B, K, n) the n best scores of paths ending in tag k.
+    history = em.new_full((width, batch, num_tags, nbest), float("-inf"))
+    pointers = torch.zeros(width - 1, batch, num_tags, nbest, dtype=torch.long, device=device)
+    history[0, :, :, 0] = start + em[0]
+    moves = transitions.t()[:, :, None]  # (K_to, K_from, 1)
+    for t in range(1, width):
+        candidates = (history[t - 1].unsqueeze(1) + moves).reshape(batch, num_tags, num_tags * nbest)
+        candidates = candidates + em[t].unsqueeze(-1)
+        history[t], pointers[t - 1] = _top(candidates, nbest)
+    # Rows that ended early: their scores at their own last step, identity pointers past it.
+    last = (lengths - 1).clamp(min=0)
+    final = history[last, torch.arange(batch, device=device)] + end[:, None]
+    scores, flat = _top(final.reshape(batch, num_tags * nbest), nbest)
+    ended = torch.arange(1, width, device=device)[:, None] >= lengths
+    stay = torch.arange(num_tags * nbest, device=device).reshape(num_tags, nbest)
+    pointers = torch.where(ended[:, :, None, None], stay, pointers)
+    # Cell (b * K + k) * n + r of a step is the r-th best path of row b ending in tag k.
+    base = torch.arange(batch, device=device)[:, None] * (num_tags * nbest)
+    jumps = (pointers + base[:, :, None]).reshape(width - 1, batch * num_tags * nbest).cpu().numpy()
+    cells = _backtrace(jumps, (flat + base).reshape(-1).cpu().numpy())
+    tags = (cells // nbest % num_tags).reshape(width, batch, nbest).transpose(2, 1, 0)
+    paths = torch.from_numpy(numpy.ascontiguousarray(tags)).to(device)
     return paths.masked_fill(torch.isneginf(scores).t()[..., None], -100), scores.t()
 
 
-def _backtrace(pointers, final, width):
-    """Follow back-pointers (W - 1, B, n, K) of steps 1..W-1 from the final (tag * n + rank) codes (B, n).
+def _top(values, n):
+    """The n largest entries of the last axis, best first, and their indices. Ties keep the lower index first (topk
+    does not promise an order), so the best of the n best paths is always the 1-best path."""
+    if n == 1:
+        return values.max(-1, keepdim=True)
+    top, indices = values.sort(dim=-1, descending=True, stable=True)
+    return top[..., :n], indices[..., :n]
 
-    Returns paths (n, B, W). Every code becomes a flat index into the (B, n, K) cells of the previous step, so each
-    step is one NumPy fancy-index (about a microsecond, a tenth of a small torch op).
+
+def _backtrace(jumps, final):
+    """Follow a back-pointer table from the last step: jumps (W - 1, N) maps each of the N cells of step t to a cell
+    of step t - 1; final (R,) are the cells at step W - 1. Returns the visited cells (W, R).
+
+    Each step is one NumPy fancy-index (about a microsecond, a tenth of a small torch op).
     """
-    batch, nbest, num_tags = pointers.shape[1], pointers.shape[2], pointers.shape[3]
-    base = torch.arange(batch, device=pointers.device)[:, None] * (nbest * num_tags)
-    jumps = (base[None, :, :, None] + (pointers % nbest) * num_tags + pointers // nbest).reshape(width - 1, -1)
-    cell = (base + (final % nbest) * num_tags + final // nbest).reshape(-1).cpu().numpy()
-    jumps = jumps.cpu().numpy()
-    cells = numpy.empty((width, batch * nbest), dtype=numpy.int64)
-    cells[width - 1] = cell
-    for t in range(width - 1, 0, -1):
-        cell = jumps[t - 1][cell]
-        cells[t - 1] = cell
-    states = (cells % num_tags).reshape(width, batch, nbest).transpose(2, 1, 0)
-    return torch.from_numpy(numpy.ascontiguousarray(states)).to(pointers.device)
+    cells = numpy.empty((len(jumps) + 1, len(final)), dtype=numpy.int64)
+    cells[-1] = cell = final
+    for t in range(len(jumps), 0, -1):
+        cell = cells[t - 1] = jumps[t - 1][cell]
+    return cells
 
 
 @dataclass

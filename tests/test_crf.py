@@ -324,3 +324,57 @@ def test_bad_inputs_raise_errors_that_say_what_is_wrong():
     loose_emissions = emissions.clone()
     loose_emissions[:, 1] = float("nan")
     assert torch.isfinite(crf(loose_emissions, tags.masked_fill(~holey, -100), holey))
+
+
+def test_ties_and_float32_rounding_give_pytorch_crf_paths():
+    """Scores add up in pytorch-crf's order and ties go to the lowest tag, so the paths match it even where the exact
+    best path is lost to rounding; the torch recursion (n-best, and 1-best off CPU) agrees with the NumPy one."""
+    torchcrf = pytest.importorskip("torchcrf")
+    from modeling_xlnet_crf import _nbest_paths
+
+    # Small integer scores: every step has exact ties.
+    generator = torch.Generator().manual_seed(3)
+    num_tags, batch, length = 4, 64, 20
+    ours = ConditionalRandomField(num_tags)
+    with torch.no_grad():
+        for parameter in ours.parameters():
+            parameter.copy_(torch.randint(-1, 2, parameter.shape, generator=generator).float())
+    tied_emissions = torch.randint(-1, 2, (batch, length, num_tags), generator=generator).float()
+    lengths = torch.randint(1, length + 1, (batch,), generator=generator)
+    lengths[0] = length
+    tied_mask = torch.arange(length)[None, :] < lengths[:, None]
+    # Rounding: 1 + 2**-24 rounds to 1 in float32, so pytorch-crf's ((1 + 2**-24) + 2**-24) ties with 1 + 0 + 2**-24
+    # and it keeps tag 0, although the exact best path starts with tag 1.
+    tiny = 2.0**-24
+    rounding = ConditionalRandomField(2)
+    with torch.no_grad():
+        rounding.start_transitions.copy_(torch.tensor([1.0, 1.0]))
+        rounding.transitions.copy_(torch.tensor([[0.0, 0.0], [tiny, 0.0]]))
+        rounding.end_transitions.copy_(torch.tensor([0.0, -10.0]))
+    rounding_emissions = torch.tensor([[[0.0, 0.0], [tiny, -10.0]]])
+    cases = [(ours, tied_emissions, tied_mask), (rounding, rounding_emissions, torch.ones(1, 2, dtype=torch.bool))]
+    for crf, emissions, mask in cases:
+        theirs = torchcrf.CRF(crf.num_tags, batch_first=True)
+        theirs.load_state_dict(crf.state_dict())
+        decoded = crf.decode(emissions, mask)
+        for row, path in enumerate(theirs.decode(emissions, mask)):
+            assert decoded[row, : len(path)].tolist() == path
+        start, transitions, end = crf._scores()
+        paths, _ = _nbest_paths(emissions.masked_fill(~mask[..., None], 0.0), mask.sum(1), start, transitions, end, 1)
+        assert torch.equal(paths[0].masked_fill(~mask, -100), decoded)
+        assert torch.equal(crf.decode(emissions, mask, nbest=3)[0][0], decoded)
+    assert decoded.tolist() == [[0, 0]]
+
+
+def test_decode_when_the_longest_row_has_one_position():
+    generator = torch.Generator().manual_seed(4)
+    crf = make_crf(3, generator)
+    emissions = torch.randn(4, 3, 3, generator=generator)
+    mask = torch.zeros(4, 3, dtype=torch.bool)
+    mask[:3, 1] = True
+    start, _, end = crf._scores()
+    expected = (emissions[:3, 1] + start + end).argmax(-1)
+    assert crf.decode(emissions, mask)[:3, 1].tolist() == expected.tolist()
+    paths, scores = crf.decode(emissions, mask, nbest=2)
+    assert paths[0, :3, 1].tolist() == expected.tolist()
+    assert (paths[:, 3] == -100).all() and scores[:, 3].tolist() == [0.0, -math.inf]
