@@ -1,0 +1,151 @@
+"""`BioNERTagger(quantize="int8")`: int8 encoder Linear layers, fp32 emission layer and CRF, exact Viterbi decoding."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+import torch
+from torch import nn
+from utils import TINY_SENTENCES, TOY_TEXT
+
+from mtl_bioner import inference
+from mtl_bioner.cli import main
+from mtl_bioner.inference import BioNERTagger
+
+
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
+
+SHORT_SENTENCES = [
+    "Familial ovarian cancer is rare .".split(),
+    "Mice with breast cancer and polyposis .".split(),
+    "The hypertensive patients were treated .".split(),
+]
+
+
+@pytest.fixture(scope="module")
+def fp32_tagger(tiny_model_dir):
+    return BioNERTagger.from_pretrained(tiny_model_dir, device="cpu", batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def int8_tagger(tiny_model_dir):
+    return BioNERTagger.from_pretrained(tiny_model_dir, batch_size=4, quantize="int8")
+
+
+def test_int8_tagger_tags_with_exact_offsets(int8_tagger):
+    texts = [TOY_TEXT, "Café-au-lait spots and breast\u00a0cancer (BRCA1).\n\nNo entity here.", ""]
+    results = int8_tagger(texts)
+    assert int8_tagger.quantize == "int8" and int8_tagger.device.type == "cpu"
+    assert results[0], "the int8 tagger found no entity in the toy text"
+    assert results[2] == []
+    for text, entities in zip(texts, results, strict=True):
+        for entity in entities:
+            assert entity["text"] == text[entity["start"] : entity["end"]]
+            assert 0.0 < entity["score"] <= 1.0 + 1e-6
+
+
+def test_only_the_encoder_linear_layers_are_quantized(int8_tagger, fp32_tagger):
+    model = int8_tagger.model
+    quantized = [m for m in model.backbone.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    left_in_fp32 = [name for name, m in model.backbone.named_modules() if type(m) is nn.Linear]
+    assert quantized and not left_in_fp32
+    assert len(quantized) == sum(type(m) is nn.Linear for m in fp32_tagger.model.backbone.modules())
+    assert type(model.classifier) is nn.Linear and model.classifier.weight.dtype == torch.float32
+    assert all(parameter.dtype == torch.float32 for parameter in model.crf.parameters())
+    assert torch.backends.quantized.engine == inference.quantized_engine()
+
+
+def _brute_force_viterbi(emissions: torch.Tensor, crf) -> list[int]:
+    """The best tag sequence by scoring every sequence: independent of the CRF's own decoder."""
+    start, transitions, end = crf._scores()
+    num_tags = emissions.shape[-1]
+    paths = torch.tensor(list(itertools.product(range(num_tags), repeat=len(emissions))))
+    positions = torch.arange(len(emissions))
+    scores = start[paths[:, 0]] + end[paths[:, -1]] + emissions[positions, paths].sum(-1)
+    scores += transitions[paths[:, :-1], paths[:, 1:]].sum(-1)
+    return paths[scores.argmax()].tolist()
+
+
+def test_int8_predictions_are_the_viterbi_path_of_its_own_emissions(tiny_model_dir, fp32_tagger):
+    tagger = BioNERTagger.from_pretrained(tiny_model_dir, quantize="int8")
+    with torch.no_grad():  # strong random transitions, so that the best path is not the per-word argmax
+        generator = torch.Generator().manual_seed(0)
+        for parameter in tagger.model.crf.parameters():
+            parameter.copy_(3 * torch.randn(parameter.shape, generator=generator))
+    pieces = inference.word_pieces(SHORT_SENTENCES, tagger.tokenizer)
+    prefix, suffix, budget = tagger._layout
+    windows = [
+        window
+        for index, sentence in enumerate(pieces)
+        for window in inference.encode_words(sentence, None, index, prefix, suffix, budget, 128, -100)
+    ]
+    batch = tagger._collator(
+        [{key: window[key] for key in ("input_ids", "attention_mask", "word_ids")} for window in windows]
+    )
+    inputs = {key: batch[key] for key in ("input_ids", "attention_mask", "word_ids")}
+    with torch.inference_mode():
+        output = tagger.model(**inputs, output_marginals=True, return_dict=True)
+        fp32_logits = fp32_tagger.model(**inputs, return_dict=True).logits
+    assert output.logits.dtype == torch.float32
+    assert not torch.equal(output.logits, fp32_logits), "quantization left the emissions unchanged"
+    positions, _ = tagger.model.crf_positions(inputs["attention_mask"], word_ids=inputs["word_ids"])
+    differs_from_argmax = False
+    for row in range(len(windows)):
+        tagged = positions[row]
+        best = _brute_force_viterbi(output.logits[row, tagged], tagger.model.crf)
+        assert output.predictions[row, tagged].tolist() == best
+        assert bool((output.predictions[row, ~tagged] == -100).all())
+        differs_from_argmax |= best != output.logits[row, tagged].argmax(-1).tolist()
+    assert differs_from_argmax, "the check cannot tell Viterbi from a per-word argmax"
+    tags, _ = tagger._predict(batch)
+    assert tags == output.predictions.tolist()
+
+
+def test_int8_entities_mostly_agree_with_fp32(int8_tagger, fp32_tagger):
+    """A loose check on a 32-wide model: int8 rounding may flip a few borderline words, not the tagging."""
+    sentences = [sentence.split() for sentence in dict.fromkeys(TINY_SENTENCES)] + SHORT_SENTENCES
+    fp32 = [label for words in fp32_tagger.tag_words(sentences) for label, _ in words]
+    int8 = [label for words in int8_tagger.tag_words(sentences) for label, _ in words]
+    assert sum(a == b for a, b in zip(fp32, int8, strict=True)) >= 0.9 * len(fp32)
+    fp32_spans = {(entity["start"], entity["end"], entity["type"]) for entity in fp32_tagger(TOY_TEXT)}
+    int8_spans = {(entity["start"], entity["end"], entity["type"]) for entity in int8_tagger(TOY_TEXT)}
+    assert fp32_spans and len(fp32_spans & int8_spans) >= 0.5 * len(fp32_spans | int8_spans)
+
+
+@pytest.mark.parametrize("value", ["int4", "INT8", "fp16", True])
+def test_bad_quantize_value_is_a_clear_error(tiny_model_dir, fp32_tagger, value):
+    with pytest.raises(ValueError, match=r"quantize=.*expected None or one of \('int8',\)"):
+        BioNERTagger.from_pretrained(tiny_model_dir, quantize=value)
+    with pytest.raises(ValueError, match="expected None or one of"):
+        BioNERTagger(fp32_tagger.model, fp32_tagger.tokenizer, quantize=value)
+
+
+def test_engine_choice_and_no_quantized_engine_error():
+    supported = torch.backends.quantized.supported_engines
+    assert inference.quantized_engine() in supported and inference.quantized_engine() != "none"
+    assert inference.quantized_engine(("no-such-engine", supported[-1])) == supported[-1]
+    with pytest.raises(RuntimeError, match="quantized engines no-such-engine, but .* tag without --quantize"):
+        inference.quantized_engine(("no-such-engine",))
+
+
+def test_cli_quantize_flag(tiny_model_dir, int8_tagger, fp32_tagger, tmp_path, capsys):
+    source = tmp_path / "doc.txt"
+    source.write_text(TOY_TEXT, encoding="utf-8")
+    arguments = ["--model", str(tiny_model_dir), "--input", str(source), "--no_progress"]
+    assert main([*arguments, "--quantize", "int8"]) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["entities"] == int8_tagger(TOY_TEXT)
+    assert main(arguments) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["entities"] == fp32_tagger(TOY_TEXT)
+    with pytest.raises(SystemExit):
+        main([*arguments, "--quantize", "int4"])
+    assert "invalid choice: 'int4'" in capsys.readouterr().err
+
+
+def test_cli_offers_the_tagger_modes():
+    from mtl_bioner import cli
+
+    assert cli.QUANTIZATION_MODES == inference.QUANTIZATION_MODES
