@@ -12,10 +12,12 @@ This module, `text`, `alignment`, `collator` and `pipeline` import each other on
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +152,61 @@ def _check_folder(path: Path) -> None:
         raise FileNotFoundError(f"{path} has no model.safetensors{hint}")
 
 
+MODEL_INPUTS = ("input_ids", "attention_mask", "word_ids")
+
+
+@torch.inference_mode()
+def predict_windows(
+    model: PreTrainedModel,
+    windows: Sequence[Mapping[str, Any]],
+    num_words: Sequence[int],
+    collator: DataCollatorForWordCRF,
+    *,
+    batch_size: int,
+    with_scores: bool = False,
+    progress: str | None = None,
+    shard: Callable[[list], AbstractContextManager[list]] | None = None,
+    gather: Callable[[list], list] | None = None,
+) -> list[list[int]] | list[list[tuple[int, float]]]:
+    """Each word's Viterbi tag (with `with_scores`, and its CRF marginal probability) for windows of
+    `alignment.encode_words`, in sentences of `num_words` words.
+
+    The one prediction loop of evaluation (`MultiTaskTrainer.predict_words`) and tagging (`BioNERTagger`), so that
+    the scores and the deployed tagger cannot drift apart: windows longest first (batches of similar lengths waste
+    little on padding, and memory peaks at the start), `batch_size` per forward pass, each word read from the window
+    where it has most context (`alignment.reassemble`). `shard` deals the batches to this process and `gather`
+    collects every process's rows (as `accelerate`'s `split_between_processes` and `gather_object` do).
+    """
+    order = sorted(range(len(windows)), key=lambda index: -len(windows[index]["input_ids"]))
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    device = next(model.parameters()).device
+    collected: list[tuple[list[int], list, int]] = []
+    with shard(batches) if shard is not None else contextlib.nullcontext(batches) as my_batches:
+        if progress:
+            from tqdm.auto import tqdm
+
+            my_batches = tqdm(my_batches, desc=progress, unit="batch")
+        for indices in my_batches:
+            chunk = [windows[index] for index in indices]
+            batch = collator([{key: window[key] for key in MODEL_INPUTS} for window in chunk])
+            inputs = {key: batch[key].to(device) for key in MODEL_INPUTS}
+            output = model(**inputs, output_marginals=with_scores, return_dict=True)
+            tags = output.predictions
+            values = tags.tolist()
+            if with_scores:
+                chosen = output.marginals.gather(-1, tags.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+                probabilities = chosen.masked_fill(tags < 0, 0.0).tolist()
+                values = [
+                    list(zip(row_tags, row_probabilities))
+                    for row_tags, row_probabilities in zip(values, probabilities)
+                ]
+            collected.extend(zip(batch["word_ids"].tolist(), values, (window["sentence_id"] for window in chunk)))
+    if gather is not None:
+        collected = gather(collected)
+    word_ids, values, sentence_ids = zip(*collected) if collected else ((), (), ())
+    return reassemble(word_ids, values, sentence_ids, num_words)
+
+
 class BioNERTagger:
     """Named-entity tagger over raw text for one CRF checkpoint (XLNet or any supported encoder).
 
@@ -274,7 +331,6 @@ class BioNERTagger:
             results[index].extend(_entities(documents[index], words, word_tags))
         return results[0] if single else results
 
-    @torch.inference_mode()
     def tag_words(
         self, sentences: Sequence[Sequence[str]], *, progress: bool = False
     ) -> list[list[tuple[str, float]]]:
@@ -299,33 +355,16 @@ class BioNERTagger:
                     IGNORE_INDEX,
                 )
             )
-        # Longest first: batches of similar lengths waste little on padding, and memory peaks at the start.
-        windows.sort(key=lambda window: -len(window["input_ids"]))
-        batches = range(0, len(windows), self.batch_size)
-        if progress:
-            from tqdm.auto import tqdm
-
-            batches = tqdm(batches, desc=f"Tagging ({self.name})", unit="batch")
-        word_ids_rows, value_rows, sentence_ids = [], [], []
-        for offset in batches:
-            chunk = windows[offset : offset + self.batch_size]
-            batch = self._collator(
-                [{key: w[key] for key in ("input_ids", "attention_mask", "word_ids")} for w in chunk]
-            )
-            tags, probabilities = self._predict(batch)
-            word_ids_rows.extend(batch["word_ids"].tolist())
-            value_rows.extend(list(zip(row_tags, row_probs)) for row_tags, row_probs in zip(tags, probabilities))
-            sentence_ids.extend(window["sentence_id"] for window in chunk)
-        per_word = reassemble(word_ids_rows, value_rows, sentence_ids, [len(words) for words in sentences])
+        per_word = predict_windows(
+            self.model,
+            windows,
+            [len(words) for words in sentences],
+            self._collator,
+            batch_size=self.batch_size,
+            with_scores=True,
+            progress=f"Tagging ({self.name})" if progress else None,
+        )
         return [[(self.id2label[tag], probability) for tag, probability in words] for words in per_word]
-
-    def _predict(self, batch: dict[str, torch.Tensor]) -> tuple[list[list[int]], list[list[float]]]:
-        """Viterbi tags and their marginal probabilities per piece (-100 and 0.0 where the CRF tags nothing)."""
-        inputs = {key: batch[key].to(self.device) for key in ("input_ids", "attention_mask", "word_ids")}
-        output = self.model(**inputs, output_marginals=True, return_dict=True)
-        tags = output.predictions
-        probabilities = output.marginals.gather(-1, tags.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        return tags.tolist(), probabilities.masked_fill(tags < 0, 0.0).tolist()
 
 
 def _overlap(a: Entity, b: Entity) -> bool:
@@ -406,6 +445,7 @@ __all__ = [
     "BioNERTagger",
     "Entity",
     "MultiTagger",
+    "predict_windows",
     "quantize_encoder",
     "quantized_engine",
 ]

@@ -15,8 +15,8 @@ from transformers import Trainer
 from transformers.trainer_optimizer import is_optimizer_factory
 from transformers.trainer_utils import PredictionOutput, speed_metrics
 
-from .alignment import reassemble
 from .collator import DataCollatorForWordCRF
+from .inference import MODEL_INPUTS, predict_windows
 from .metrics import entity_scores
 from .multitask import MultiTaskModel
 from .sampling import ConcatenatedBatches, TaskBatchSampler
@@ -210,46 +210,29 @@ class MultiTaskTrainer(Trainer):
 
     @torch.no_grad()
     def predict_words(self, task: str, split: str) -> list[list[str]]:
-        """Word-level tag names for every sentence of `split`, each word predicted once (see `alignment.reassemble`).
-
-        Batches are dealt across processes and the results gathered, so every process returns the full list.
-        """
+        """Word-level tag names for every sentence of `split`, predicted by the tagger's own loop
+        (`inference.predict_windows`). Batches are dealt across processes and the results gathered, so every process
+        returns the full list."""
         data = self.tasks[task]
         if split not in data.windows:
             raise KeyError(f"{task}: no {split!r} split loaded (have {sorted(data.windows)})")
-        windows = data.windows[split].remove_columns([c for c in ("labels",) if c in data.windows[split].column_names])
+        windows = data.windows[split].select_columns([*MODEL_INPUTS, "sentence_id"]).to_list()
         model = self.accelerator.unwrap_model(self.model).model_for(task)
         was_training = model.training
         model.eval()
-        batch_size = self.args.per_device_eval_batch_size
-        # Windows sorted by length make batches with little padding: XLNet's attention cost grows with the square.
-        lengths = [len(ids) for ids in windows["input_ids"]]
-        order = sorted(range(len(windows)), key=lengths.__getitem__)
-        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-        collected = []
-        with self.accelerator.split_between_processes(batches) as my_batches:
-            for indices in my_batches:
-                columns = windows[indices]
-                batch = self.data_collator([dict(zip(columns, values)) for values in zip(*columns.values())])
-                sentence_ids = batch.pop("sentence_id").tolist()
-                batch = {key: value.to(self.args.device) for key, value in batch.items()}
-                output = model(**batch)
-                for word_ids, predictions, sentence_id in zip(
-                    batch["word_ids"].tolist(), output.predictions.tolist(), sentence_ids
-                ):
-                    collected.append((word_ids, predictions, sentence_id))
-        model.train(was_training)
+        gather = None
         if self.accelerator.num_processes > 1:
-            from accelerate.utils import gather_object
-
-            collected = gather_object(collected)
-        words = data.words[split]
-        word_predictions = reassemble(
-            [item[0] for item in collected],
-            [item[1] for item in collected],
-            [item[2] for item in collected],
-            [len(tokens) for tokens in words["tokens"]],
+            from accelerate.utils import gather_object as gather
+        word_predictions = predict_windows(
+            model,
+            windows,
+            [len(tokens) for tokens in data.words[split]["tokens"]],
+            self.data_collator,
+            batch_size=self.args.per_device_eval_batch_size,
+            shard=self.accelerator.split_between_processes,
+            gather=gather,
         )
+        model.train(was_training)
         names = data.label_names
         return [[names[tag] for tag in sentence] for sentence in word_predictions]
 
