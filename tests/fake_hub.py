@@ -130,6 +130,8 @@ class FakeHub:
             def _resolve(self):
                 self._record()
                 parts = self.path.split("?")[0].strip("/").split("/")
+                if parts == ["api", "agent-harnesses"]:  # huggingface_hub's user-agent registry: serve an empty one
+                    return self._send(200, {"standardEnvVars": [], "harnesses": {}})
                 if len(parts) >= 5 and parts[2] == "resolve":
                     file = hub.storage / parts[0] / parts[1] / "/".join(parts[4:])
                     if file.is_file():
