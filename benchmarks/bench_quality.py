@@ -162,15 +162,17 @@ def train_runtime(output_dir: Path) -> float | None:
 
 
 def mtl_xc_folder(run_folder: Path, run_dir: Path) -> Path | None:
-    """The MTL-XC run folder a run continued from, per its `run_config.json` (which may name one of its exports);
-    a relative path that does not resolve from here is looked up by name in `run_dir`. None: it started afresh."""
+    """The MTL-XC run folder a run continued from, per its `run_config.json` (which may name one of its exports):
+    the folder of that name in `run_dir` (the runs being compared), else the path as written. None: it started
+    afresh."""
     source = read_json(run_folder / "run_config.json").get("mtl_xc_checkpoint")
     if not source:
         return None
     path = Path(source)
     if path.parent.name == "export":
         path = path.parent.parent
-    return path if path.is_dir() else run_dir / path.name
+    sibling = run_dir / path.name
+    return sibling if sibling.is_dir() else path
 
 
 def encoder_rows(run_dir: Path, datasets: Sequence[str]) -> list[tuple[Row, Path]]:
