@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 # Copyright 2026 The xlnet-crf-mtl authors.
 # Licensed under the Apache License, Version 2.0.
-"""Train XLNet-CRF on the Crichton corpora: STL, MTL-XC or MTL-LS (Chai et al. 2022), on one process or many.
+"""Train a CRF over XLNet or any BERT-family encoder on the Crichton corpora (or your own, `--corpora`): STL, MTL-XC
+or MTL-LS (Chai et al. 2022), on one process or many.
 
     accelerate launch run_ner_mtl.py --mode mtl-xc --group disease --model_name_or_path xlnet-base-cased \
         --output_dir runs/disease/mtl-xc --num_train_epochs 30
