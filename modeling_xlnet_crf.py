@@ -843,16 +843,39 @@ class CRFTokenClassificationMixin:
                 )
         return positions, continuation
 
-    def _crf_output(
+    def _encode(
+        self, input_ids, attention_mask, token_type_ids, inputs_embeds, output_attentions, output_hidden_states
+    ):
+        """Emission logits (B, T, num_labels) and the encoder's outputs: the one part that differs per encoder."""
+        raise NotImplementedError
+
+    def forward(
         self,
-        logits: torch.Tensor,
-        encoder_outputs,
-        attention_mask: torch.Tensor | None,
-        labels: torch.Tensor | None,
-        word_ids: torch.Tensor | None,
-        output_marginals: bool,
-        return_dict: bool | None,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        word_ids: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        output_marginals: bool = False,
+        return_dict: bool | None = None,
     ) -> tuple | TokenClassifierCRFOutput:
+        r"""
+        labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+            Tag ids at the positions the CRF tags, -100 elsewhere (special tokens, padding and, in the "first"
+            scheme, continuation pieces).
+        word_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+            Index of the word each piece belongs to, -1 for special tokens and padding (the tokenizer's `word_ids()`
+            with None as -1). Tells the model where words start when there are no labels; without either, every
+            attended position is tagged.
+        output_marginals (`bool`, defaults to `False`):
+            Also return the CRF's posterior marginals (what a tagger reports as an entity's confidence).
+        """
+        logits, encoder_outputs = self._encode(
+            input_ids, attention_mask, token_type_ids, inputs_embeds, output_attentions, output_hidden_states
+        )
         positions, continuation = self.crf_positions(attention_mask, labels, word_ids)
         if positions is None:
             positions = torch.ones(logits.shape[:2], dtype=torch.bool, device=logits.device)
@@ -890,19 +913,6 @@ class CRFTokenClassificationMixin:
         )
 
 
-_FORWARD_DOC = r"""
-        labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
-            Tag ids at the positions the CRF tags, -100 elsewhere (special tokens, padding and, in the "first"
-            scheme, continuation pieces).
-        word_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
-            Index of the word each piece belongs to, -1 for special tokens and padding (the tokenizer's `word_ids()`
-            with None as -1). Tells the model where words start when there are no labels; without either, every
-            attended position is tagged.
-        output_marginals (`bool`, defaults to `False`):
-            Also return the CRF's posterior marginals (what a tagger reports as an entity's confidence).
-"""
-
-
 class XLNetForTokenClassificationCRF(CRFTokenClassificationMixin, XLNetPreTrainedModel):
     """The paper's model: XLNet encoder, a linear layer producing emissions, and a CRF over the positions that carry
     word labels."""
@@ -931,19 +941,9 @@ class XLNetForTokenClassificationCRF(CRFTokenClassificationMixin, XLNetPreTraine
         if isinstance(module, ConditionalRandomField):
             module.reset_parameters()
 
-    def forward(
-        self,
-        input_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-        word_ids: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        inputs_embeds: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        output_marginals: bool = False,
-        return_dict: bool | None = None,
-    ) -> tuple | TokenClassifierCRFOutput:
+    def _encode(
+        self, input_ids, attention_mask, token_type_ids, inputs_embeds, output_attentions, output_hidden_states
+    ):
         outputs = self.transformer(
             input_ids,
             attention_mask=attention_mask,
@@ -954,10 +954,7 @@ class XLNetForTokenClassificationCRF(CRFTokenClassificationMixin, XLNetPreTraine
             output_hidden_states=output_hidden_states,
             return_dict=True,
         )
-        logits = self.classifier(outputs.last_hidden_state)
-        return self._crf_output(logits, outputs, attention_mask, labels, word_ids, output_marginals, return_dict)
-
-    forward.__doc__ = _FORWARD_DOC
+        return self.classifier(outputs.last_hidden_state), outputs
 
 
 class EncoderCRFPreTrainedModel(PreTrainedModel):
@@ -1030,19 +1027,10 @@ class EncoderForTokenClassificationCRF(CRFTokenClassificationMixin, EncoderCRFPr
         elif isinstance(module, ConditionalRandomField):
             module.reset_parameters()
 
-    def forward(
-        self,
-        input_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-        word_ids: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        inputs_embeds: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        output_marginals: bool = False,
-        return_dict: bool | None = None,
-    ) -> tuple | TokenClassifierCRFOutput:
+    def _encode(
+        self, input_ids, attention_mask, token_type_ids, inputs_embeds, output_attentions, output_hidden_states
+    ):
+        # DistilBERT's forward takes no token_type_ids: pass them only when there are some.
         encoder_inputs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
         outputs = self.encoder(
             input_ids,
@@ -1053,10 +1041,7 @@ class EncoderForTokenClassificationCRF(CRFTokenClassificationMixin, EncoderCRFPr
             return_dict=True,
             **encoder_inputs,
         )
-        logits = self.classifier(self.dropout(outputs.last_hidden_state))
-        return self._crf_output(logits, outputs, attention_mask, labels, word_ids, output_marginals, return_dict)
-
-    forward.__doc__ = _FORWARD_DOC
+        return self.classifier(self.dropout(outputs.last_hidden_state)), outputs
 
 
 def _register() -> None:

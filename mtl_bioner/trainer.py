@@ -128,6 +128,8 @@ class MultiTaskTrainer(Trainer):
                 )
         self.tasks = tasks
         self.eval_split = eval_split
+        # Window rows per (task, split), read from the Arrow table once: evaluation runs per checkpoint and split.
+        self._window_rows: dict[tuple[str, str], list[dict]] = {}
         self.sampling_temperature = sampling_temperature
         self.layerwise_lr_decay = layerwise_lr_decay
         self.mix_tasks = mix_tasks
@@ -216,7 +218,10 @@ class MultiTaskTrainer(Trainer):
         data = self.tasks[task]
         if split not in data.windows:
             raise KeyError(f"{task}: no {split!r} split loaded (have {sorted(data.windows)})")
-        windows = data.windows[split].select_columns([*MODEL_INPUTS, "sentence_id"]).to_list()
+        if (task, split) not in self._window_rows:
+            columns = [*MODEL_INPUTS, "sentence_id"]
+            self._window_rows[task, split] = data.windows[split].select_columns(columns).to_list()
+        windows = self._window_rows[task, split]
         model = self.accelerator.unwrap_model(self.model).model_for(task)
         was_training = model.training
         model.eval()
