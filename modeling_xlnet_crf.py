@@ -888,15 +888,18 @@ class CRFTokenClassificationMixin:
             emissions = emissions.masked_fill(forbidden, FORBIDDEN_SCORE)
 
         loss = None
-        if labels is not None:
-            loss = self.crf(emissions, labels, positions, reduction=self.config.crf_reduction)
         predictions = marginals = None
-        if labels is None or not self.training:
-            predictions = self.crf.decode(emissions, positions)
-            if continuation is not None:
-                predictions = predictions.masked_fill(continuation, -100)
-        if output_marginals:
-            marginals = self.crf.marginals(emissions, positions)
+        # The CRF stays in fp32 when the encoder runs under fp16/bf16 autocast (mixed-precision training, a bf16
+        # tagger): its recursions multiply exponentials that overflow fp16 and lose the path order in bf16.
+        with torch.autocast(device_type=emissions.device.type, enabled=False):
+            if labels is not None:
+                loss = self.crf(emissions, labels, positions, reduction=self.config.crf_reduction)
+            if labels is None or not self.training:
+                predictions = self.crf.decode(emissions, positions)
+                if continuation is not None:
+                    predictions = predictions.masked_fill(continuation, -100)
+            if output_marginals:
+                marginals = self.crf.marginals(emissions, positions)
 
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if not return_dict:

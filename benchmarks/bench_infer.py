@@ -1,5 +1,6 @@
-"""CPU tagging speed, memory and accuracy of a trained CRF checkpoint: fp32 against int8 (`--quantize int8`), 1 and 2
-threads, 2 processes against 1, and transformers' standard token-classification pipeline on the same encoder.
+"""CPU tagging speed, memory and accuracy of a trained CRF checkpoint: fp32 against int8 and bf16 (`--quantize int8`,
+`--quantize bf16`), 1 and 2 threads, 2 processes against 1, and transformers' standard token-classification pipeline on
+the same encoder.
 
     python benchmarks/bench_infer.py --model runs/demo/mtl-ls-0.5/export/NCBI-disease
 
@@ -55,14 +56,18 @@ class Contender:
         return self.threads * self.processes
 
 
+PRECISIONS = ("fp32", "int8", "bf16")
+REDUCED = PRECISIONS[1:]
+# (suffix of the path name, threads per process, processes)
+LAYOUTS = (("2 threads", 2, 1), ("1 thread", 1, 1), ("2 processes x 1 thread", 1, 2))
+PIPELINE = "standard pipeline (fp32, argmax), 2 threads"
 PATHS = (
-    Contender("fp32, 2 threads", "tagger", None, 2),
-    Contender("int8, 2 threads", "tagger", "int8", 2),
-    Contender("fp32, 1 thread", "tagger", None, 1),
-    Contender("int8, 1 thread", "tagger", "int8", 1),
-    Contender("fp32, 2 processes x 1 thread", "tagger", None, 1, 2),
-    Contender("int8, 2 processes x 1 thread", "tagger", "int8", 1, 2),
-    Contender("standard pipeline (fp32, argmax), 2 threads", "pipeline", None, 2),
+    *(
+        Contender(f"{precision}, {suffix}", "tagger", None if precision == "fp32" else precision, threads, processes)
+        for suffix, threads, processes in LAYOUTS
+        for precision in PRECISIONS
+    ),
+    Contender(PIPELINE, "pipeline", None, 2),
 )
 
 
@@ -142,6 +147,7 @@ def worker(arguments: dict) -> None:
         "peak_rss_mib": peak_rss_mib(),
         "tags": tags,
         "engine": torch.backends.quantized.engine,
+        "capability": torch.backends.cpu.get_cpu_capability(),
     }
     print(json.dumps(result), flush=True)
 
@@ -206,6 +212,7 @@ def run_path(path: Contender, common: dict, log_dir: Path) -> dict:
         "seconds": seconds,
         "peak_rss_mib": [result["peak_rss_mib"] for result in results],
         "engine": results[0]["engine"],
+        "capability": results[0]["capability"],
         "tags": tags,
     }
 
@@ -266,14 +273,13 @@ def main() -> None:
         return statistics.median(a[key] / b[key] for a, b in zip(runs[numerator], runs[denominator], strict=True))
 
     scores = {
-        precision: entity_scores(gold, runs[f"{precision}, 2 threads"][0]["tags"])["f1"]
-        for precision in ("fp32", "int8")
+        precision: entity_scores(gold, runs[f"{precision}, 2 threads"][0]["tags"])["f1"] for precision in PRECISIONS
     }
     disagreements = {}
     for path in PATHS:
         if path.kind != "tagger":
             continue
-        reference = runs[f"{'int8' if path.quantize else 'fp32'}, 2 threads"][0]["tags"]
+        reference = runs[f"{path.quantize or 'fp32'}, 2 threads"][0]["tags"]
         disagreements[path.name] = sum(
             a != b
             for run in runs[path.name]
@@ -282,11 +288,13 @@ def main() -> None:
         )
     engine = runs["int8, 2 threads"][0]["engine"]
     lines = [
-        "## Inference on CPU: fp32 and int8 tagger, threads and processes, standard pipeline",
+        "## Inference on CPU: fp32, int8 and bf16 tagger, threads and processes, standard pipeline",
         "",
         f"`{Path(args.model).name}` checkpoint on the {len(sentences)} `{args.dataset}` {args.split} sentences "
         f"({num_words} words); batch size {args.batch_size}; median of {args.rounds} interleaved rounds; int8 = "
-        f"dynamic quantization of the encoder's Linear layers (engine `{engine}`), emission layer and CRF in fp32; "
+        f"dynamic quantization of the encoder's Linear layers (engine `{engine}`), bf16 = the encoder under bfloat16 "
+        "autocast (CPU capability "
+        f"`{runs['bf16, 2 threads'][0]['capability']}`); emission output and CRF in fp32 in both; "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}.",
         "",
         "| path | cores | words/s | words/s per core | CPU words/s | s (median) | peak RSS per process (MiB) |",
@@ -302,23 +310,34 @@ def main() -> None:
     lines += [
         "",
         f"Entity F1 on {args.dataset} {args.split} (seqeval default mode): fp32 **{100 * scores['fp32']:.2f}**, "
-        f"int8 **{100 * scores['int8']:.2f}** (difference {100 * (scores['int8'] - scores['fp32']):+.2f}; goal: "
-        "within 0.3).",
+        + ", ".join(
+            f"{precision} **{100 * scores[precision]:.2f}** ({100 * (scores[precision] - scores['fp32']):+.2f})"
+            for precision in REDUCED
+        )
+        + " (goal: within 0.3 of fp32).",
         "",
-        f"int8 / fp32 words/s: **{ratio('int8, 2 threads', 'fp32, 2 threads', 'words_per_second'):.2f}x** on 2 "
-        f"threads, {ratio('int8, 1 thread', 'fp32, 1 thread', 'words_per_second'):.2f}x on 1 thread, "
-        f"{ratio('int8, 2 processes x 1 thread', 'fp32, 2 processes x 1 thread', 'words_per_second'):.2f}x in 2 "
-        f"processes (goal: 1.8x on 2 cores); per CPU second "
-        f"{ratio('int8, 2 threads', 'fp32, 2 threads', 'cpu_words_per_second'):.2f}x on 2 threads, "
-        f"{ratio('int8, 1 thread', 'fp32, 1 thread', 'cpu_words_per_second'):.2f}x on 1 thread.",
-        "",
+    ]
+    for precision in REDUCED:
+        lines += [
+            f"{precision} / fp32 words/s: **{ratio(f'{precision}, 2 threads', 'fp32, 2 threads', 'words_per_second'):.2f}x** "
+            f"on 2 threads, {ratio(f'{precision}, 1 thread', 'fp32, 1 thread', 'words_per_second'):.2f}x on 1 thread, "
+            + f"{ratio(f'{precision}, 2 processes x 1 thread', 'fp32, 2 processes x 1 thread', 'words_per_second'):.2f}x"
+            + " in 2 processes (goal: 1.8x on 2 cores); per CPU second "
+            f"{ratio(f'{precision}, 2 threads', 'fp32, 2 threads', 'cpu_words_per_second'):.2f}x on 2 threads.",
+            "",
+        ]
+    lines += [
         "2 processes x 1 thread / 1 process x 2 threads: "
-        f"fp32 {ratio('fp32, 2 processes x 1 thread', 'fp32, 2 threads', 'words_per_second'):.2f}x, "
-        f"int8 {ratio('int8, 2 processes x 1 thread', 'int8, 2 threads', 'words_per_second'):.2f}x. "
-        "fp32 tagger / standard pipeline, 2 threads: "
-        f"{ratio('fp32, 2 threads', 'standard pipeline (fp32, argmax), 2 threads', 'words_per_second'):.2f}x; "
-        "int8 tagger / standard pipeline: "
-        f"{ratio('int8, 2 threads', 'standard pipeline (fp32, argmax), 2 threads', 'words_per_second'):.2f}x.",
+        + ", ".join(
+            f"{precision} {ratio(f'{precision}, 2 processes x 1 thread', f'{precision}, 2 threads', 'words_per_second'):.2f}x"
+            for precision in PRECISIONS
+        )
+        + ". Tagger / standard pipeline, 2 threads: "
+        + ", ".join(
+            f"{precision} {ratio(f'{precision}, 2 threads', PIPELINE, 'words_per_second'):.2f}x"
+            for precision in PRECISIONS
+        )
+        + ".",
         "",
         "Words tagged differently from the same precision's first 2-thread run (all rounds): "
         + ", ".join(f"{name} {count}" for name, count in disagreements.items())

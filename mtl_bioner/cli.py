@@ -83,7 +83,7 @@ from .tagging_io import (
 
 DOCUMENTS_PER_CHUNK = 64
 OVERLAP_POLICIES = ("keep", "resolve", "replace")
-QUANTIZATION_MODES = ("int8",)  # inference.QUANTIZATION_MODES, named here so that --help needs no torch
+QUANTIZATION_MODES = ("int8", "bf16")  # inference.QUANTIZATION_MODES, named here so that --help needs no torch
 ERROR_POLICIES = ("raise", "skip")
 # Tests set this to a chunk index: after writing that chunk the run writes half a chunk more and dies.
 CRASH_AFTER_CHUNK_VARIABLE = "BIONER_TAG_CRASH_AFTER_CHUNK"
@@ -228,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--quantize",
         choices=QUANTIZATION_MODES,
         default=None,
-        help="int8: int8 encoder Linear layers on the CPU (faster; the CRF still decodes exactly, in fp32).",
+        help="int8: int8 encoder Linear layers (CPU); bf16: the encoder under bfloat16 autocast (CPUs with AMX or "
+        "AVX512-BF16, GPUs). Faster; the CRF still decodes exactly, in fp32.",
     )
     parser.add_argument("--trust_remote_code", action="store_true", help="Load checkpoints through their own code.")
     parser.add_argument("--no_progress", action="store_true", help="No progress bar on stderr.")
@@ -375,7 +376,7 @@ def _load_tagger(args: argparse.Namespace, processes: Processes):
 
     device = args.device
     if device is None:
-        device = f"cuda:{processes.local_rank}" if torch.cuda.is_available() and args.quantize is None else "cpu"
+        device = f"cuda:{processes.local_rank}" if torch.cuda.is_available() and args.quantize != "int8" else "cpu"
     return BioNERTagger.from_pretrained(
         args.model if len(args.model) > 1 else args.model[0],
         device=device,

@@ -84,6 +84,27 @@ def test_left_and_right_padding_give_the_same_loss_and_predictions(label_scheme)
     assert results["left"][1] == results["right"][1]
 
 
+def test_the_crf_runs_in_fp32_under_bf16_autocast():
+    """Mixed precision (a bf16 tagger, bf16/fp16 training) lowers the encoder only: loss, tags and marginals are the
+    fp32 CRF's over the emissions the encoder gave."""
+    torch.manual_seed(0)
+    model = XLNetForTokenClassificationCRF(tiny_crf_config()).eval()
+    with torch.no_grad():  # transitions strong enough that reduced-precision recursions would change the numbers
+        for parameter in model.crf.parameters():
+            parameter.copy_(3 * torch.randn(parameter.shape))
+    batch = sentence_batch("right")
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        output = model(**batch, output_marginals=True)
+    assert output.logits.dtype == torch.bfloat16, "the encoder did not run under autocast"
+    emissions = output.logits.float()
+    positions, _ = model.crf_positions(batch["attention_mask"], batch["labels"], batch["word_ids"])
+    with torch.no_grad():
+        assert output.loss.dtype == output.marginals.dtype == torch.float32
+        assert torch.equal(output.loss, model.crf(emissions, batch["labels"], positions, reduction="mean"))
+        assert torch.equal(output.predictions, model.crf.decode(emissions, positions))
+        assert torch.equal(output.marginals, model.crf.marginals(emissions, positions))
+
+
 def test_x_scheme_trains_x_as_a_real_state_on_continuation_pieces():
     labels = ["O", "B-Disease", "I-Disease", "X"]
     model = XLNetForTokenClassificationCRF(tiny_crf_config(labels, label_scheme="x"))

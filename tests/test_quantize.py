@@ -1,4 +1,5 @@
-"""`BioNERTagger(quantize="int8")`: int8 encoder Linear layers, fp32 emission layer and CRF, exact Viterbi decoding."""
+"""`BioNERTagger(quantize="int8" | "bf16")`: a reduced-precision encoder (int8 Linear layers, or bfloat16 autocast) with
+the CRF in fp32, so decoding is the exact Viterbi path over the encoder's emissions."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from mtl_bioner.inference import BioNERTagger
 
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
+QUANTIZED_LINEAR = torch.ao.nn.quantized.dynamic.Linear
 
 SHORT_SENTENCES = [
     "Familial ovarian cancer is rare .".split(),
@@ -34,6 +36,11 @@ def int8_tagger(tiny_model_dir):
     return BioNERTagger.from_pretrained(tiny_model_dir, batch_size=4, quantize="int8")
 
 
+@pytest.fixture(scope="module")
+def bf16_tagger(tiny_model_dir):
+    return BioNERTagger.from_pretrained(tiny_model_dir, device="cpu", batch_size=4, quantize="bf16")
+
+
 def test_int8_tagger_tags_with_exact_offsets(int8_tagger):
     texts = [TOY_TEXT, "Café-au-lait spots and breast\u00a0cancer (BRCA1).\n\nNo entity here.", ""]
     results = int8_tagger(texts)
@@ -46,12 +53,14 @@ def test_int8_tagger_tags_with_exact_offsets(int8_tagger):
             assert 0.0 < entity["score"] <= 1.0 + 1e-6
 
 
-def test_only_the_encoder_linear_layers_are_quantized(int8_tagger, fp32_tagger):
+def test_encoder_linear_layers_are_quantized_except_the_down_projections(int8_tagger, fp32_tagger):
     model = int8_tagger.model
-    quantized = [m for m in model.backbone.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    quantized = [name for name, m in model.backbone.named_modules() if isinstance(m, QUANTIZED_LINEAR)]
     left_in_fp32 = [name for name, m in model.backbone.named_modules() if type(m) is nn.Linear]
-    assert quantized and not left_in_fp32
-    assert len(quantized) == sum(type(m) is nn.Linear for m in fp32_tagger.model.backbone.modules())
+    linear = {name: m for name, m in fp32_tagger.model.backbone.named_modules() if type(m) is nn.Linear}
+    assert quantized == [name for name, m in linear.items() if m.in_features <= m.out_features]
+    assert left_in_fp32 == [name for name, m in linear.items() if m.in_features > m.out_features]
+    assert quantized and left_in_fp32  # the tiny XLNet has both: feed-forward up- and down-projections
     assert type(model.classifier) is nn.Linear and model.classifier.weight.dtype == torch.float32
     assert all(parameter.dtype == torch.float32 for parameter in model.crf.parameters())
     assert torch.backends.quantized.engine == inference.quantized_engine()
@@ -117,9 +126,70 @@ def test_int8_entities_mostly_agree_with_fp32(int8_tagger, fp32_tagger):
     assert fp32_spans and len(fp32_spans & int8_spans) >= 0.5 * len(fp32_spans | int8_spans)
 
 
+def test_bf16_runs_the_encoder_in_bfloat16_and_the_crf_in_fp32(bf16_tagger, fp32_tagger):
+    """Weights stay fp32 (autocast lowers each product), the encoder's Linear layers compute in bfloat16, and the tags
+    are the fp32 Viterbi path over the emissions they give."""
+    model = bf16_tagger.model
+    assert all(parameter.dtype == torch.float32 for parameter in model.parameters())
+    output_dtypes = set()
+    first_linear = next(module for module in model.backbone.modules() if isinstance(module, nn.Linear))
+    hook = first_linear.register_forward_hook(lambda module, inputs, output: output_dtypes.add(output.dtype))
+    calls = []
+    decode = model.crf.decode
+    model.crf.decode = lambda emissions, mask: calls.append(emissions.dtype) or decode(emissions, mask)
+    try:
+        tagged = bf16_tagger.tag_words(SHORT_SENTENCES)
+    finally:
+        hook.remove()
+        del model.crf.decode
+    assert output_dtypes == {torch.bfloat16} and set(calls) == {torch.float32}
+    assert [len(words) for words in tagged] == [len(words) for words in SHORT_SENTENCES]
+    # Outside the tagger the model is the fp32 model again.
+    assert bf16_tagger.tag_words(SHORT_SENTENCES) == tagged
+    with torch.inference_mode():
+        logits = model(**fp32_batch(fp32_tagger)).logits
+    assert logits.dtype == torch.float32
+
+
+def fp32_batch(tagger):
+    pieces = inference.word_pieces(SHORT_SENTENCES, tagger.tokenizer)
+    prefix, suffix, budget = tagger._layout
+    windows = [
+        window
+        for index, sentence in enumerate(pieces)
+        for window in inference.encode_words(sentence, None, index, prefix, suffix, budget, 128, -100)
+    ]
+    batch = tagger._collator(
+        [{key: window[key] for key in ("input_ids", "attention_mask", "word_ids")} for window in windows]
+    )
+    return {key: batch[key] for key in ("input_ids", "attention_mask", "word_ids")}
+
+
+def test_bf16_entities_mostly_agree_with_fp32(bf16_tagger, fp32_tagger):
+    sentences = [sentence.split() for sentence in dict.fromkeys(TINY_SENTENCES)] + SHORT_SENTENCES
+    fp32 = [label for words in fp32_tagger.tag_words(sentences) for label, _ in words]
+    bf16 = [label for words in bf16_tagger.tag_words(sentences) for label, _ in words]
+    assert sum(a == b for a, b in zip(fp32, bf16, strict=True)) >= 0.9 * len(fp32)
+    assert bf16_tagger(TOY_TEXT) and all(
+        entity["text"] == TOY_TEXT[entity["start"] : entity["end"]] for entity in bf16_tagger(TOY_TEXT)
+    )
+
+
+def test_bf16_warns_on_a_cpu_without_avx512(monkeypatch, caplog):
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    with caplog.at_level("WARNING", logger="mtl_bioner.inference"):
+        inference.check_bf16_speed(torch.device("cpu"))
+    assert "without AVX-512 (capability AVX2)" in caplog.text and "quantize='int8'" in caplog.text
+    caplog.clear()
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    with caplog.at_level("WARNING", logger="mtl_bioner.inference"):
+        inference.check_bf16_speed(torch.device("cpu"))
+    assert caplog.text == ""
+
+
 @pytest.mark.parametrize("value", ["int4", "INT8", "fp16", True])
 def test_bad_quantize_value_is_a_clear_error(tiny_model_dir, fp32_tagger, value):
-    with pytest.raises(ValueError, match=r"quantize=.*expected None or one of \('int8',\)"):
+    with pytest.raises(ValueError, match=r"quantize=.*expected None or one of \('int8', 'bf16'\)"):
         BioNERTagger.from_pretrained(tiny_model_dir, quantize=value)
     with pytest.raises(ValueError, match="expected None or one of"):
         BioNERTagger(fp32_tagger.model, fp32_tagger.tokenizer, quantize=value)
@@ -143,6 +213,9 @@ def test_cli_quantize_flag(tiny_model_dir, int8_tagger, fp32_tagger, tmp_path, c
     assert main(arguments) == 0
     (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert record["entities"] == fp32_tagger(TOY_TEXT)
+    assert main([*arguments, "--quantize", "bf16"]) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["entities"] == BioNERTagger.from_pretrained(tiny_model_dir, quantize="bf16")(TOY_TEXT)
     with pytest.raises(SystemExit):
         main([*arguments, "--quantize", "int4"])
     assert "invalid choice: 'int4'" in capsys.readouterr().err
