@@ -12,6 +12,7 @@ several times faster than log-sum-exp recursions driven by autograd. Should the 
 overflow (extreme scores), the exact log-space recursion takes over for that call.
 """
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -482,8 +483,15 @@ class ConditionalRandomField(nn.Module):
             raise ValueError(
                 f"mask has shape {tuple(mask.shape)}, expected {tuple(emissions.shape[:2])} to match emissions"
             )
-        # One reduction answers the common case (all finite); only a non-finite sum pays for the masked search.
-        if not bool(torch.isfinite(emissions.sum(dtype=torch.float32))):
+        # One reduction answers the common case (all finite); only a non-finite sum pays for the masked search. On the
+        # CPU it is NumPy's: a torch reduction this size wakes a second OpenMP thread, which then spins for
+        # milliseconds and slows the NumPy Viterbi loop that follows several-fold on a loaded machine.
+        if emissions.device.type == "cpu":
+            with numpy.errstate(all="ignore"):  # inf + -inf is NaN, and that is the answer wanted
+                total = float(emissions.detach().float().numpy().sum(dtype=numpy.float32))
+        else:
+            total = float(emissions.sum(dtype=torch.float32))
+        if not math.isfinite(total):
             bad = (~torch.isfinite(emissions)).any(-1) & mask
             if bool(bad.any()):
                 row, position = bad.nonzero()[0].tolist()
@@ -607,6 +615,8 @@ class ConditionalRandomField(nn.Module):
         if not isinstance(nbest, int) or nbest < 1:
             raise ValueError(f"nbest must be a positive int, got {nbest!r}")
         self._check(emissions, mask)
+        if nbest == 1 and emissions.device.type == "cpu":
+            return _best_path_numpy(emissions, mask, *self._scores())
         aligned, _, lengths, layout, width = self._left_aligned(emissions, mask)
         batch, length = mask.shape
         if width == 0:
@@ -615,7 +625,7 @@ class ConditionalRandomField(nn.Module):
             scores[0] = 0.0
         else:
             start, transitions, end = self._scores()
-            paths, scores = _viterbi(aligned, lengths, start, transitions, end, nbest)
+            paths, scores = _nbest_paths(aligned, lengths, start, transitions, end, nbest)
             empty = lengths == 0
             scores[:, empty] = float("-inf")
             scores[0, empty] = 0.0
@@ -631,68 +641,75 @@ class ConditionalRandomField(nn.Module):
         return out, scores
 
 
-def _viterbi(emissions, lengths, start, transitions, end, nbest):
-    """n-best Viterbi on left-aligned sequences. Returns paths (nbest, B, W) and scores (nbest, B), best first.
-
-    Scores add up in pytorch-crf's order, (score + transition) + emission, and ties go to the lowest previous tag, so
-    the best path is pytorch-crf's to the last bit. The 1-best path on CPU runs in NumPy: at these sizes each step
-    costs a few microseconds of op dispatch, and a NumPy op dispatches several times faster than a torch one.
-    """
-    if nbest == 1 and emissions.device.type == "cpu":
-        return _best_path_numpy(emissions, lengths, start, transitions, end)
-    return _nbest_paths(emissions, lengths, start, transitions, end, nbest)
-
-
 # Candidate scores the NumPy Viterbi keeps between back-pointer passes: 128 KiB, reused memory rather than fresh pages.
 _RING_ELEMENTS = 1 << 15
 
 
-def _best_path_numpy(emissions, lengths, start, transitions, end):
-    """1-best Viterbi in NumPy float32 on the (K_from, K_to, B) layout, where every step is three contiguous ops.
+def _best_path_numpy(emissions, mask, start, transitions, end) -> torch.Tensor:
+    """1-best Viterbi of `decode` on CPU, from the raw (B, T, K) emissions and (B, T) mask to the (B, T) tags.
 
-    The loop keeps the candidate scores of a few steps in a small ring buffer (a buffer of all steps is fresh memory,
-    and its page faults cost more than the ops); whenever it is full, the back-pointers of those steps come from it
-    in a few whole-array ops: the lowest previous tag whose candidate equals the maximum. Rows that end early run on
-    over their zero padding; their score is read at their own last step and their pointers past it are the identity,
-    so one back-trace from the last step serves every row.
+    Scores add up in pytorch-crf's order, (score + transition) + emission, and ties go to the lowest previous tag, so
+    the path is pytorch-crf's to the last bit. All of it runs in NumPy: at these sizes each step costs a few
+    microseconds of op dispatch, and a NumPy op dispatches several times faster than a torch one. Torch ops on more
+    than 32768 elements (the masking of K=9 emissions) are avoided too: they wake the OpenMP pool, whose worker then
+    spins for milliseconds and, on a busy machine, takes the core this loop runs on.
+
+    The loop works on the (K_from, K_to, B) layout, where every step is three contiguous ops, and keeps the candidate
+    scores of a few steps in a small ring buffer (a buffer of all steps is fresh memory, and its page faults cost more
+    than the ops); whenever it is full, the back-pointers of those steps come from it in a few whole-array ops: the
+    lowest previous tag whose candidate equals the maximum. Rows that end early run on over their padding, whatever
+    it holds; their score is read at their own last step and their pointers past it are the identity, so one
+    back-trace from the last step serves every row.
     """
-    batch, width, num_tags = emissions.shape
-    emissions, start, transitions, end = (x.detach().numpy() for x in (emissions, start, transitions, end))
-    emissions = numpy.ascontiguousarray(emissions.transpose(1, 2, 0))  # (W, K, B)
+    batch, length, num_tags = emissions.shape
+    mask = mask.numpy()
+    lengths = mask.sum(1)
+    tags = numpy.full((batch, length), -100, dtype=numpy.int64)
+    width = int(lengths.max(initial=0))
+    if width == 0:
+        return torch.from_numpy(tags)
+    emissions, start, transitions, end = (x.detach().float().numpy() for x in (emissions, start, transitions, end))
+    rows = numpy.arange(batch)
+    if (mask[:, 1:] <= mask[:, :-1]).all():
+        columns = numpy.s_[:, :width]
+    else:  # left-align: each row's unmasked columns, in order (a stable sort puts them first)
+        columns = rows[:, None], numpy.argsort(~mask, axis=1, kind="stable")[:, :width]
+    emissions = numpy.ascontiguousarray(emissions[columns].transpose(1, 2, 0))  # (W, K, B)
     moves = numpy.ascontiguousarray(numpy.broadcast_to(transitions[:, :, None], (num_tags, num_tags, batch)))
     history = numpy.empty((width, num_tags, batch), dtype=numpy.float32)
-    numpy.add(start[:, None], emissions[0], out=history[0])
     chunk = max(1, _RING_ELEMENTS // moves.size)
     ring = numpy.empty((chunk, num_tags, num_tags, batch), dtype=numpy.float32)
     pointers = numpy.empty((width - 1, num_tags, batch), dtype=numpy.min_scalar_type(num_tags))
     # The first previous tag that reaches the maximum: the largest of (K - tag) over the tags that do.
     descending = numpy.arange(num_tags, 0, -1, dtype=pointers.dtype)[:, None, None]
     add, maximum = numpy.add, numpy.maximum.reduce
-    for t in range(1, width):
-        step = ring[(t - 1) % chunk]
-        add(history[t - 1, :, None], moves, out=step)
-        maximum(step, axis=0, out=history[t])
-        add(history[t], emissions[t], out=history[t])  # max(c) + e == max(c + e) exactly: rounding is monotonic
-        if t % chunk == 0 or t == width - 1:
-            first = (t - 1) // chunk * chunk + 1
-            candidates = ring[: t + 1 - first]
-            candidates += emissions[first : t + 1, None]
-            reached = (candidates == history[first : t + 1, None]) * descending
-            numpy.subtract(num_tags, maximum(reached, axis=1), out=pointers[first - 1 : t])
-    lengths = lengths.numpy()
+    # Iterating the arrays makes the per-step views in C, and positional `out` skips keyword parsing: both are a
+    # measurable share of a step this small.
+    steps = zip(range(1, width), history[:-1, :, None], history[1:], emissions[1:])
+    with numpy.errstate(all="ignore"):  # padding may hold inf or NaN (masked positions are never checked)
+        numpy.add(start[:, None], emissions[0], out=history[0])
+        for t, previous, current, emission in steps:
+            step = ring[(t - 1) % chunk]
+            add(previous, moves, step)
+            maximum(step, 0, None, current)
+            add(current, emission, current)  # max(c) + e == max(c + e) exactly: rounding is monotonic
+            if t % chunk == 0 or t == width - 1:
+                first = (t - 1) // chunk * chunk + 1
+                candidates = ring[: t + 1 - first]
+                candidates += emissions[first : t + 1, None]
+                reached = (candidates == history[first : t + 1, None]) * descending
+                numpy.subtract(num_tags, maximum(reached, axis=1), out=pointers[first - 1 : t])
+        final = history[numpy.maximum(lengths - 1, 0), :, rows] + end  # (B, K)
     # Past a row's end every tag points to itself: pointers + ended * (tag - pointers), exact in unsigned arithmetic.
     ended = numpy.arange(1, width)[:, None, None] >= lengths
     pointers += ended * (numpy.arange(num_tags, dtype=pointers.dtype)[:, None] - pointers)
-    rows = numpy.arange(batch)
-    final = history[numpy.maximum(lengths - 1, 0), :, rows] + end  # (B, K)
-    state = final.argmax(1)
     # Cell k * B + b of a step is tag k of row b; a jump maps each cell to the cell of the step before.
     jumps = pointers.astype(numpy.int64)
     jumps *= batch
     jumps += rows
-    cells = _backtrace(jumps.reshape(width - 1, num_tags * batch), state * batch + rows)
-    paths = torch.from_numpy(numpy.ascontiguousarray((cells // batch).T))
-    return paths.unsqueeze(0), torch.from_numpy(final[rows, state]).unsqueeze(0)
+    cells = _backtrace(jumps.reshape(width - 1, num_tags * batch), final.argmax(1) * batch + rows)
+    tags[columns] = numpy.where(numpy.arange(width)[:, None] < lengths, cells // batch, -100).T
+    return torch.from_numpy(tags)
 
 
 def _nbest_paths(emissions, lengths, start, transitions, end, nbest):

@@ -292,7 +292,7 @@ def main() -> None:
         "",
         f"`{Path(args.model).name}` checkpoint on the {len(sentences)} `{args.dataset}` {args.split} sentences "
         f"({num_words} words); batch size {args.batch_size}; median of {args.rounds} interleaved rounds; int8 = "
-        f"dynamic quantization of the encoder's Linear layers (engine `{engine}`), bf16 = the encoder under bfloat16 "
+        f"dynamic quantization of the encoder's Linear layers but the feed-forward down-projections (engine `{engine}`), bf16 = the encoder under bfloat16 "
         "autocast (CPU capability "
         f"`{runs['bf16, 2 threads'][0]['capability']}`); emission output and CRF in fp32 in both; "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}.",

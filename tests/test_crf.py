@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import warnings
 
 import pytest
 import torch
@@ -203,6 +204,24 @@ def test_left_padding_and_holes_equal_compacted_right_padding():
     decoded, compact_decoded = crf.decode(emissions, mask), crf.decode(compact_emissions, compact_mask)
     for row in range(batch):
         assert decoded[row][mask[row]].tolist() == compact_decoded[row][compact_mask[row]].tolist()
+
+
+def test_decode_ignores_whatever_masked_positions_hold():
+    """The NumPy 1-best Viterbi runs rows on over their padding: inf and NaN there (with -inf constraint scores)
+    change no path and raise no floating-point warning. 64 rows x 50 steps span several back-pointer passes."""
+    labels = {0: "O", 1: "B-A", 2: "I-A", 3: "B-C", 4: "I-C"}
+    generator = torch.Generator().manual_seed(8)
+    crf = make_crf(len(labels), generator, allowed_transitions("BIO", labels))
+    batch, length = 64, 50
+    emissions = torch.randn(batch, length, len(labels), generator=generator) * 3
+    mask = random_mask(generator, batch, length)
+    junk = torch.tensor([float("inf"), float("-inf"), float("nan")])[torch.randint(0, 3, emissions.shape)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        decoded = crf.decode(torch.where(mask[..., None], emissions, junk), mask)
+    assert torch.equal(decoded, crf.decode(emissions.masked_fill(~mask[..., None], 0.0), mask))
+    assert torch.equal(decoded, crf.decode(emissions, mask, nbest=2)[0][0])
+    assert ((decoded == -100) == ~mask).all()
 
 
 def test_empty_rows_have_zero_loss_and_empty_paths():
