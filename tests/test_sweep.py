@@ -494,6 +494,10 @@ def test_a_paper_style_sweep_links_the_runs_it_shares_with_an_equal_compute_one(
     assert (paper / "seed-0" / "mtl-xc" / "results.json").read_text() == (
         equal / "seed-0/mtl-xc/results.json"
     ).read_text()
+    # With the control run, the chosen rate is also tested against it (slicing against more training alone).
+    row = json.loads((paper / "results.json").read_text())["rows"]["NCBI-disease"]
+    assert {c["against"] for c in row["significance"]["comparisons"]} == {"STL", "MTL-XC", "MTL-XC continued"}
+    assert "| MTL-XC continued | " in (paper / "table2.md").read_text()
     # A run whose command differs is never linked, whatever its name.
     assert (
         sweep.reusable_runs(sweep.plan_sweep(*sweep.parse_arguments([*paper_arguments[:-2], "--seed", "7"])), equal)
