@@ -450,7 +450,7 @@ def test_end_to_end_tiny_sweep_writes_tables_then_skips_every_run(
         assert row["methods"][sweep.XC_START]["total_steps"] == [2]
         assert row["best_rate"]["test"] in (0.5, 1.0) and row["best_rate"]["validation"] in (0.5, 1.0)
         comparisons = row["significance"]["comparisons"]
-        assert {c["against"] for c in comparisons} == {"STL", "MTL-XC"}
+        assert {c["against"] for c in comparisons} == {"STL", "MTL-XC", "MTL-XC continued"}
         assert all(0.0 < c["sentences"]["p_value"] <= 1.0 and c["seeds_test"]["n_seeds"] == 2 for c in comparisons)
     table2 = (out / "table2.md").read_text()
     assert "equal compute: every model for a dataset saw 4 optimizer updates" in table2 and "**" in table2
