@@ -6,7 +6,8 @@
 #   2. the paper's protocol: MTL-LS and the control continue the U-update MTL-XC run for U more updates. Its STL and
 #      MTL-XC runs are the same commands as in 1., so they are linked from there (--reuse_from), not trained again.
 # Both sweeps resume: run this script again after an interruption. Then the light files (tables, plots, per-run
-# results and configs; not checkpoints or predictions) are copied to docs/cpu_study/<group>-<protocol>/.
+# results and configs; not checkpoints or predictions) are copied to docs/cpu_study/<group>-<protocol>/;
+# `scripts/cpu_study.sh publish` only copies (rebuilding the tables of unfinished sweeps first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,12 +28,19 @@ COMMON=(--model_name_or_path "$MODEL" --learning_rate 8e-5 --warmup_steps 0.05 -
         --last_checkpoints 1 --save_steps 150 --logging_steps 50 --report_to none)
 
 for group in $STUDY_GROUPS; do
-  "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$SEEDS" --output_dir "$OUT/$group-equal" \
-    --equal_compute --updates "$UPDATES" --controls "${COMMON[@]}"
-  "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$SEEDS" --output_dir "$OUT/$group-paper" \
-    --controls --reuse_from "$OUT/$group-equal" --max_steps "$UPDATES" "${COMMON[@]}"
+  if [ "${1:-}" = publish ]; then
+    for protocol in equal paper; do
+      [ -f "$OUT/$group-$protocol/sweep.json" ] && "$PY" -m mtl_bioner.paper_tables "$OUT/$group-$protocol"
+    done
+  else
+    "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$SEEDS" --output_dir "$OUT/$group-equal" \
+      --equal_compute --updates "$UPDATES" --controls "${COMMON[@]}"
+    "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$SEEDS" --output_dir "$OUT/$group-paper" \
+      --controls --reuse_from "$OUT/$group-equal" --max_steps "$UPDATES" "${COMMON[@]}"
+  fi
   for protocol in equal paper; do
     source="$OUT/$group-$protocol" target="docs/cpu_study/$group-$protocol"
+    [ -f "$source/sweep.json" ] || continue
     mkdir -p "$target"
     # Paths of this machine (the encoder's folder, the clone) are written as names.
     (cd "$source" && find . \( -name 'checkpoint-*' -o -name export -o -name predictions \) -prune -o -type f \
