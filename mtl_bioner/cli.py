@@ -84,6 +84,7 @@ from .tagging_io import (
 DOCUMENTS_PER_CHUNK = 64
 OVERLAP_POLICIES = ("keep", "resolve", "replace")
 QUANTIZATION_MODES = ("int8", "bf16")  # inference.QUANTIZATION_MODES, named here so that --help needs no torch
+CPU_ONLY_MODES = ("int8",)  # inference.CPU_ONLY_MODES, likewise
 ERROR_POLICIES = ("raise", "skip")
 # Tests set this to a chunk index: after writing that chunk the run writes half a chunk more and dies.
 CRASH_AFTER_CHUNK_VARIABLE = "BIONER_TAG_CRASH_AFTER_CHUNK"
@@ -376,7 +377,11 @@ def _load_tagger(args: argparse.Namespace, processes: Processes):
 
     device = args.device
     if device is None:
-        device = f"cuda:{processes.local_rank}" if torch.cuda.is_available() and args.quantize != "int8" else "cpu"
+        device = (
+            f"cuda:{processes.local_rank}"
+            if torch.cuda.is_available() and args.quantize not in CPU_ONLY_MODES
+            else "cpu"
+        )
     return BioNERTagger.from_pretrained(
         args.model if len(args.model) > 1 else args.model[0],
         device=device,

@@ -157,11 +157,12 @@ def quantize_encoder(model: PreTrainedModel) -> None:
 
 def check_bf16_speed(device: torch.device) -> None:
     """Warn when bf16 would run on a CPU without native bfloat16 kernels: oneDNN then emulates them, slower than fp32."""
-    if device.type == "cpu" and not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
+    capability = torch.backends.cpu.get_cpu_capability()
+    if device.type == "cpu" and not capability.startswith("AVX512"):
         logger.warning(
             "quantize='bf16' on a CPU without AVX-512 (capability %s): bfloat16 matrix products are emulated and "
             "usually slower than fp32; quantize='int8' is the faster choice here",
-            torch.backends.cpu.get_cpu_capability(),
+            capability,
         )
 
 

@@ -26,6 +26,19 @@ SHORT_SENTENCES = [
 ]
 
 
+def short_sentence_batch(tagger) -> tuple[list[dict], dict[str, torch.Tensor]]:
+    """The windows of SHORT_SENTENCES as the tagger cuts them, and the model inputs of all of them in one batch."""
+    pieces = inference.word_pieces(SHORT_SENTENCES, tagger.tokenizer)
+    prefix, suffix, budget = tagger._layout
+    windows = [
+        window
+        for index, sentence in enumerate(pieces)
+        for window in inference.encode_words(sentence, None, index, prefix, suffix, budget, 128, -100)
+    ]
+    batch = tagger._collator([{key: window[key] for key in inference.MODEL_INPUTS} for window in windows])
+    return windows, {key: batch[key] for key in inference.MODEL_INPUTS}
+
+
 @pytest.fixture(scope="module")
 def fp32_tagger(tiny_model_dir):
     return BioNERTagger.from_pretrained(tiny_model_dir, device="cpu", batch_size=4)
@@ -83,17 +96,7 @@ def test_int8_predictions_are_the_viterbi_path_of_its_own_emissions(tiny_model_d
         generator = torch.Generator().manual_seed(0)
         for parameter in tagger.model.crf.parameters():
             parameter.copy_(3 * torch.randn(parameter.shape, generator=generator))
-    pieces = inference.word_pieces(SHORT_SENTENCES, tagger.tokenizer)
-    prefix, suffix, budget = tagger._layout
-    windows = [
-        window
-        for index, sentence in enumerate(pieces)
-        for window in inference.encode_words(sentence, None, index, prefix, suffix, budget, 128, -100)
-    ]
-    batch = tagger._collator(
-        [{key: window[key] for key in ("input_ids", "attention_mask", "word_ids")} for window in windows]
-    )
-    inputs = {key: batch[key] for key in ("input_ids", "attention_mask", "word_ids")}
+    windows, inputs = short_sentence_batch(tagger)
     with torch.inference_mode():
         output = tagger.model(**inputs, output_marginals=True, return_dict=True)
         fp32_logits = fp32_tagger.model(**inputs, return_dict=True).logits
@@ -144,25 +147,11 @@ def test_bf16_runs_the_encoder_in_bfloat16_and_the_crf_in_fp32(bf16_tagger, fp32
         del model.crf.decode
     assert output_dtypes == {torch.bfloat16} and set(calls) == {torch.float32}
     assert [len(words) for words in tagged] == [len(words) for words in SHORT_SENTENCES]
-    # Outside the tagger the model is the fp32 model again.
     assert bf16_tagger.tag_words(SHORT_SENTENCES) == tagged
+    # Autocast holds only inside the tagger: called directly, the model computes in fp32.
     with torch.inference_mode():
-        logits = model(**fp32_batch(fp32_tagger)).logits
+        logits = model(**short_sentence_batch(fp32_tagger)[1]).logits
     assert logits.dtype == torch.float32
-
-
-def fp32_batch(tagger):
-    pieces = inference.word_pieces(SHORT_SENTENCES, tagger.tokenizer)
-    prefix, suffix, budget = tagger._layout
-    windows = [
-        window
-        for index, sentence in enumerate(pieces)
-        for window in inference.encode_words(sentence, None, index, prefix, suffix, budget, 128, -100)
-    ]
-    batch = tagger._collator(
-        [{key: window[key] for key in ("input_ids", "attention_mask", "word_ids")} for window in windows]
-    )
-    return {key: batch[key] for key in ("input_ids", "attention_mask", "word_ids")}
 
 
 def test_bf16_entities_mostly_agree_with_fp32(bf16_tagger, fp32_tagger):
@@ -225,3 +214,4 @@ def test_cli_offers_the_tagger_modes():
     from mtl_bioner import cli
 
     assert cli.QUANTIZATION_MODES == inference.QUANTIZATION_MODES
+    assert cli.CPU_ONLY_MODES == inference.CPU_ONLY_MODES
