@@ -302,7 +302,7 @@ class Experiment:
         for task_names in groups:
             run_dir = os.path.join(output_dir, task_names[0]) if self.mt_args.mode == "stl" else output_dir
             trainer, run = self.train_and_score(task_names, run_dir)
-            export_run(trainer, self.tokenizer, output_dir, self.args.should_save)
+            export_run(trainer, self.tokenizer, output_dir, self.args.should_save, run.final_test_predictions)
             total_steps = max(total_steps, steps_before + run.train_steps)
             for name in task_names:
                 summary[name] = {

@@ -311,7 +311,11 @@ def _ordered_rows(document: dict) -> list[tuple[str, dict, str]]:
 def _preamble(document: dict, title: str) -> list[str]:
     lines = [f"# {title}", "", document["header"], ""]
     if document["unfinished_runs"]:
-        lines += [f"Unfinished runs (cells marked –): {', '.join(document['unfinished_runs'])}.", ""]
+        lines += [
+            f"Unfinished runs (their cells marked –, or averaging the finished seeds only): "
+            f"{', '.join(document['unfinished_runs'])}.",
+            "",
+        ]
     if document["off_budget_runs"]:
         lines += [f"Warning, runs off the planned update budget: {', '.join(document['off_budget_runs'])}.", ""]
     return lines

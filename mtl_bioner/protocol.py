@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from transformers import PreTrainedTokenizerBase, TrainingArguments
@@ -37,10 +37,12 @@ class Protocol:
 
 @dataclass
 class RunScores:
-    """Per split, per dataset: one score dict per scored checkpoint; and the optimizer updates the run made."""
+    """Per split, per dataset: one score dict per scored checkpoint; the optimizer updates the run made; and, per
+    dataset, the final model's test predictions when scoring made them (the last scored checkpoint is the final one)."""
 
     scores: dict[str, dict[str, list[dict]]]
     train_steps: int
+    final_test_predictions: dict[str, list[list[str]]] = field(default_factory=dict)
 
 
 def train_and_score(
@@ -58,6 +60,9 @@ def train_and_score(
     steps = trainer.state.global_step
     final_state = copy.deepcopy(model.state_dict())
     scores = score_checkpoints(trainer, args.output_dir, protocol.last_checkpoints, protocol.splits)
+    last_scored = (checkpoint_dirs(args.output_dir)[-protocol.last_checkpoints :] or [None])[-1]
+    final_scored = last_scored is None or last_scored.name == f"checkpoint-{steps}"
+    final_predictions = dict(trainer.evaluated_predictions.get("test", {})) if final_scored else {}
     for restart in range(1, protocol.restarts + 1):
         restart_args = copy.deepcopy(args)
         restart_args.output_dir = os.path.join(args.output_dir, f"restart-{restart}")
@@ -76,7 +81,7 @@ def train_and_score(
             for name, values in per_task.items():
                 scores[split][name].extend(values)
     model.load_state_dict(final_state)
-    return trainer, RunScores(scores, steps)
+    return trainer, RunScores(scores, steps, final_predictions)
 
 
 def score_checkpoints(
@@ -100,13 +105,21 @@ def score_checkpoints(
 
 
 def export_run(
-    trainer: MultiTaskTrainer, tokenizer: PreTrainedTokenizerBase, output_dir: str | os.PathLike, should_save: bool
+    trainer: MultiTaskTrainer,
+    tokenizer: PreTrainedTokenizerBase,
+    output_dir: str | os.PathLike,
+    should_save: bool,
+    test_predictions: Mapping[str, list[list[str]]] | None = None,
 ) -> None:
-    """Per dataset: a standalone checkpoint (shared layers included, pipeline code added) and its test predictions.
-    Every process predicts (batches are dealt across them); the main one writes."""
+    """Per dataset: a standalone checkpoint (shared layers included, pipeline code added) and its test predictions,
+    taken from `test_predictions` (`RunScores.final_test_predictions`) or predicted. Every process predicts (batches
+    are dealt across them); the main one writes."""
     container = trainer.accelerator.unwrap_model(trainer.model)
     for name in trainer.tasks:
-        predicted = trainer.predict_words(name, "test")
+        if test_predictions is not None and name in test_predictions:
+            predicted = test_predictions[name]
+        else:
+            predicted = trainer.predict_words(name, "test")
         if not should_save:
             continue
         export_dir = Path(output_dir) / "export" / name

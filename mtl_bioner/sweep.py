@@ -25,7 +25,10 @@ paper-style sweep (`--max_steps U`, no --equal_compute) shares its STL and MTL-X
 
 Resuming. A run whose folder holds results.json is done and skipped; one with checkpoints but no results.json is
 rerun with `--resume_from_checkpoint last`; re-running the same command after a crash continues the sweep. The
-arguments are recorded in DIR/sweep.json and a DIR planned with other arguments is refused.
+arguments are recorded in DIR/sweep.json and a DIR planned with other arguments is refused, except for --seeds: a seed's
+runs do not depend on how many seeds there are, so a sweep grows by re-running it with more seeds, and --seeds below
+the recorded count runs only the first seeds (the plan and the tables keep the others, their runs unfinished). Going
+seed by seed (--seeds 1, then 2, ...) puts finished seeds on the table early.
 """
 
 from __future__ import annotations
@@ -391,13 +394,22 @@ def describe_plan(
     return "\n".join(lines)
 
 
+def recorded_seeds(directory: Path) -> int:
+    """How many seeds DIR/sweep.json plans (0 for a new sweep)."""
+    path = directory / SWEEP_FILE
+    return json.loads(path.read_text())["arguments"]["seeds"] if path.is_file() else 0
+
+
 def record_sweep(directory: Path, arguments: dict, runs: Sequence[PlannedRun]) -> None:
-    """Write DIR/sweep.json, or check that the one there was planned with the same arguments."""
+    """Write DIR/sweep.json, or check that the one there was planned with the same arguments (up to the seed count,
+    which may grow)."""
     path = directory / SWEEP_FILE
     if path.is_file():
         recorded = json.loads(path.read_text())["arguments"]
-        if recorded != arguments:
-            changed = sorted(key for key in set(recorded) | set(arguments) if recorded.get(key) != arguments.get(key))
+        changed = sorted(
+            key for key in set(recorded) | set(arguments) if key != "seeds" and recorded.get(key) != arguments.get(key)
+        )
+        if changed:
             details = "; ".join(f"{key}: was {recorded.get(key)!r}, now {arguments.get(key)!r}" for key in changed)
             raise SweepMismatchError(
                 f"{path} was planned with other arguments ({details}). Re-run with the recorded arguments to "
@@ -444,14 +456,17 @@ def execute(
 
 def main(argv: Sequence[str] | None = None) -> int:
     options, passthrough = parse_arguments(argv)
+    directory = Path(options.output_dir)
+    requested = options.seeds
+    options.seeds = max(requested, recorded_seeds(directory))
     runs = plan_sweep(options, passthrough)
     reuse = reusable_runs(runs, options.reuse_from) if options.reuse_from else {}
+    selected = [run for run in runs if run.seed_index < requested]
     if options.dry_run:
-        print(describe_plan(runs, options.launcher, options.accelerate_config, reuse))
+        print(describe_plan(selected, options.launcher, options.accelerate_config, reuse))
         return 0
-    directory = Path(options.output_dir)
     record_sweep(directory, sweep_arguments(options, passthrough), runs)
-    execute(runs, options.launcher, options.accelerate_config, reuse)
+    execute(selected, options.launcher, options.accelerate_config, reuse)
     from .paper_tables import write_tables
 
     write_tables(directory)

@@ -5,7 +5,7 @@
 #      with the "MTL-XC continued" control;
 #   2. the paper's protocol: MTL-LS and the control continue the U-update MTL-XC run for U more updates. Its STL and
 #      MTL-XC runs are the same commands as in 1., so they are linked from there (--reuse_from), not trained again.
-# Both sweeps resume: run this script again after an interruption. Then the light files (tables, plots, per-run
+# The sweeps go seed by seed (--seeds 1, 2, ...) and resume: run this script again after an interruption. Then the light files (tables, plots, per-run
 # results and configs; not checkpoints or predictions) are copied to docs/cpu_study/<group>-<protocol>/;
 # `scripts/cpu_study.sh publish` only copies (rebuilding the tables of unfinished sweeps first).
 set -euo pipefail
@@ -33,10 +33,13 @@ for group in $STUDY_GROUPS; do
       [ -f "$OUT/$group-$protocol/sweep.json" ] && "$PY" -m mtl_bioner.paper_tables "$OUT/$group-$protocol"
     done
   else
-    "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$SEEDS" --output_dir "$OUT/$group-equal" \
-      --equal_compute --updates "$UPDATES" --controls "${COMMON[@]}"
-    "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$SEEDS" --output_dir "$OUT/$group-paper" \
-      --controls --reuse_from "$OUT/$group-equal" --max_steps "$UPDATES" "${COMMON[@]}"
+    # Seed by seed, so that each finished seed is on both tables before the next one starts.
+    for seeds in $(seq 1 "$SEEDS"); do
+      "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$group-equal" \
+        --equal_compute --updates "$UPDATES" --controls "${COMMON[@]}"
+      "$PY" -m mtl_bioner.sweep --group "$group" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$group-paper" \
+        --controls --reuse_from "$OUT/$group-equal" --max_steps "$UPDATES" "${COMMON[@]}"
+    done
   fi
   for protocol in equal paper; do
     source="$OUT/$group-$protocol" target="docs/cpu_study/$group-$protocol"

@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 import safetensors.torch
@@ -16,6 +17,7 @@ import run_ner_mtl
 from modeling_xlnet_crf import XLNetForTokenClassificationCRF
 from mtl_bioner.alignment import encode_sentence, reassemble
 from mtl_bioner.collator import DataCollatorForWordCRF
+from mtl_bioner.trainer import MultiTaskTrainer
 
 
 TASKS = ["BC5CDR-disease", "NCBI-disease"]
@@ -244,9 +246,17 @@ def test_bad_arguments_say_what_is_wrong():
         run_ner_mtl.resolve_task_names(run_ner_mtl.DataArguments(group="proteins"))
 
 
-def test_x_label_scheme_with_constraints_end_to_end(tmp_path, fixture_corpora, fixture_tokenizer_dir):
+def test_x_label_scheme_with_constraints_end_to_end(tmp_path, fixture_corpora, fixture_tokenizer_dir, monkeypatch):
     # 24-piece windows: some training windows start inside an entity (I- first), which BIO must accept.
     output = tmp_path / "x"
+    predicted_splits = Counter()
+    predict_words = MultiTaskTrainer.predict_words
+
+    def counting_predict_words(self, task, split):
+        predicted_splits[task, split] += 1
+        return predict_words(self, task, split)
+
+    monkeypatch.setattr(MultiTaskTrainer, "predict_words", counting_predict_words)
     run(
         run_arguments(
             output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--label_scheme", "x", "--crf_constraints", "BIO"
@@ -261,6 +271,9 @@ def test_x_label_scheme_with_constraints_end_to_end(tmp_path, fixture_corpora, f
         assert predict_with_export(output / "export" / task, [line["tokens"] for line in lines]) == [
             line["pred"] for line in lines
         ]
+        # The last scored checkpoint is the final model: the export reuses its test predictions, no extra pass.
+        scored = json.loads((output / "results.json").read_text())["rows"][task]["results"]["MTL-XC"]["n_checkpoints"]
+        assert predicted_splits[task, "test"] == scored
 
 
 def test_evaluation_during_training_selects_the_best_checkpoint(tmp_path, fixture_corpora, fixture_tokenizer_dir):

@@ -262,6 +262,31 @@ def test_a_rerun_skips_finished_runs_resumes_interrupted_ones_and_refuses_other_
     assert sweep.main([*arguments, "--launcher", "accelerate", "--dry_run"]) == 0  # launching differently is fine
 
 
+def test_a_sweep_grows_seed_by_seed_and_fewer_seeds_run_only_the_first(tmp_path, fake_runner, capsys):
+    out = tmp_path / "sweep"
+    arguments = ["--datasets", ",".join(TASKS), "--rates", "0.5", "--output_dir", str(out)]
+    seed_runs = {
+        seeds: [run.folder for run in plan(out, "--rates", "0.5", seeds=str(seeds))[2] if run.seed_index == seeds - 1]
+        for seeds in (1, 2)
+    }
+    assert sweep.main([*arguments, "--seeds", "1"]) == 0
+    assert [call[call.index("--output_dir") + 1] for call in fake_runner] == seed_runs[1]
+    fake_runner.clear()
+    assert sweep.main([*arguments, "--seeds", "2"]) == 0  # grows: only seed 1's runs are new
+    assert [call[call.index("--output_dir") + 1] for call in fake_runner] == seed_runs[2]
+    recorded = json.loads((out / "sweep.json").read_text())
+    assert recorded["arguments"]["seeds"] == 2 and len(recorded["runs"]) == 2 * len(seed_runs[1])
+    # Fewer seeds than recorded: only seed 0 is looked at, the plan and tables keep both seeds.
+    fake_runner.clear()
+    capsys.readouterr()
+    assert sweep.main([*arguments, "--seeds", "1"]) == 0
+    assert fake_runner == [] and capsys.readouterr().out.count("[skip]") == len(seed_runs[1])
+    assert json.loads((out / "sweep.json").read_text()) == recorded
+    assert json.loads((out / "results.json").read_text())["rows"]["NCBI-disease"]["methods"]["STL"]["seeds"] == [0, 1]
+    with pytest.raises(sweep.SweepMismatchError, match="rates"):
+        sweep.main([*arguments[:3], "1.0", *arguments[4:], "--seeds", "3"])
+
+
 def test_tables_give_mean_sd_over_seeds_best_rates_and_paper_values(tmp_path, fake_runner):
     out = tmp_path / "sweep"
     sweep.main(["--datasets", ",".join(TASKS), "--rates", "0.5,1.0", "--seeds", "2", "--output_dir", str(out)])
