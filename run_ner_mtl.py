@@ -338,6 +338,7 @@ class Experiment:
             "datasets": self.task_names,
             "train_sets": train_sets,
             "data_dir": self.data_args.data_dir,
+            "corpora": self.data_args.corpora,
             "model_name_or_path": self.model_args.model_name_or_path,
             "label_scheme": self.model_args.label_scheme,
             "seed": self.args.seed,

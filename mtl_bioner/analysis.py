@@ -12,7 +12,8 @@ Fig. 3 draws them as an Euler diagram, Fig. 4 as a radar chart of five ratios (:
 :func:`analyze_run` does both for a finished training run folder; :func:`gold_only_analysis` reports the
 train/test overlap before any training.
 
-Run ``python -m mtl_bioner.analysis RUN_DIR`` or ``python -m mtl_bioner.analysis --gold-only --rows A,B``.
+Run ``python -m mtl_bioner.analysis RUN_DIR`` or ``python -m mtl_bioner.analysis --gold-only --rows A,B``. A run
+trained on a corpora file (``--corpora``) is analysed through that file, as are ``--gold-only --corpora FILE`` rows.
 """
 
 from __future__ import annotations
@@ -252,13 +253,26 @@ def plot_euler(counts: Mapping[str, int], path: str | Path, title: str) -> Path:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _registry_loader(split: str, data_dir: str | None) -> SentenceLoader:
-    """Loader of one split through ``data_scripts.registry``, imported only when real corpora are needed."""
+def _split_loader(split: str, data_dir: str | None, corpora: str | None = None) -> SentenceLoader:
+    """Loader of one split: through the corpora file ``corpora`` (a run trained with ``--corpora``: its own corpora
+    and paper rows, read as training read them), else through ``data_scripts.registry`` (paper rows only). Both are
+    imported only when real corpora are needed; the corpora file is checked here, before any row is loaded."""
+    corpora_file = None
+    if corpora:
+        from data_scripts.corpora import read_corpora_file
+
+        corpora_file = read_corpora_file(corpora)
 
     def load(key: str) -> list[Sentence]:
-        from data_scripts.registry import load_row
+        if corpora_file is None:
+            from data_scripts.registry import load_row
 
-        ds = load_row(key, data_dir=data_dir, splits=[split])[split]
+            ds = load_row(key, data_dir=data_dir, splits=[split])[split]
+        else:
+            corpus = corpora_file.load([key], data_dir)[key]
+            if split not in corpus:
+                raise ValueError(f"{corpora}: corpus {key!r} has no {split} split (it has {', '.join(corpus)})")
+            ds = corpus[split]
         names = ds.features["ner_tags"].feature.names
         return [(tokens, [names[i] for i in ids]) for tokens, ids in zip(ds["tokens"], ds["ner_tags"])]
 
@@ -315,13 +329,16 @@ def analyze_run(
     Args:
         casefold: compare entities case-insensitively.
         typed: compare ``(type, surface)`` pairs instead of surface strings.
-        train_loader: row key -> training sentences ``(tokens, tag strings)``; defaults to the train split
-            from ``data_scripts.registry.load_row`` with the run's ``data_dir``.
+        train_loader: row key -> training sentences ``(tokens, tag strings)``; defaults to the train split read
+            with the run's ``data_dir`` through its corpora file (``corpora`` in run_config.json, a run trained with
+            ``--corpora``), else through ``data_scripts.registry.load_row``.
     """
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "run_config.json").read_text(encoding="utf-8"))
     options = {"casefold": casefold, "typed": typed, "collapse_whitespace": True}
-    training_sets = _TrainingSets(train_loader or _registry_loader("train", config.get("data_dir")), **options)
+    training_sets = _TrainingSets(
+        train_loader or _split_loader("train", config.get("data_dir"), config.get("corpora")), **options
+    )
 
     datasets = {}
     for key in config["datasets"]:
@@ -361,6 +378,7 @@ def gold_only_analysis(
     *,
     train_sets: Mapping[str, Sequence[str]] | None = None,
     data_dir: str | None = None,
+    corpora: str | None = None,
     train_loader: SentenceLoader | None = None,
     test_loader: SentenceLoader | None = None,
     output_dir: str | Path | None = None,
@@ -370,11 +388,12 @@ def gold_only_analysis(
     """Train/test entity overlap before any training: how much of each test set a model could have memorised.
 
     ``train_sets`` maps a row to the rows whose training splits count as T (default: the row itself, i.e.
-    single-task). Writes ``gold_only.json`` and ``gold_only.md`` only when ``output_dir`` is given.
+    single-task). With ``corpora`` (a corpora file) the keys may also be its corpora, read through it. Writes
+    ``gold_only.json`` and ``gold_only.md`` only when ``output_dir`` is given.
     """
     options = {"casefold": casefold, "typed": typed, "collapse_whitespace": True}
-    training_sets = _TrainingSets(train_loader or _registry_loader("train", data_dir), **options)
-    test_loader = test_loader or _registry_loader("test", data_dir)
+    training_sets = _TrainingSets(train_loader or _split_loader("train", data_dir, corpora), **options)
+    test_loader = test_loader or _split_loader("test", data_dir, corpora)
     train_sets = train_sets or {}
 
     datasets = {}
@@ -426,7 +445,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--casefold", action="store_true", help="compare entities case-insensitively")
     parser.add_argument("--typed", action="store_true", help="compare (type, surface) pairs")
     parser.add_argument("--gold-only", action="store_true", help="train/test overlap only, no run folder needed")
-    parser.add_argument("--rows", help="comma-separated row keys for --gold-only")
+    parser.add_argument("--rows", help="comma-separated row keys (or corpora of --corpora's file) for --gold-only")
+    parser.add_argument(
+        "--corpora", help="with --gold-only: corpora file (data_scripts/corpora.py) whose corpora --rows may name"
+    )
     parser.add_argument(
         "--union", action="store_true", help="with --gold-only: T is the union of all rows' training sets (MTL)"
     )
@@ -442,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows,
             train_sets={row: rows for row in rows} if args.union else None,
             data_dir=args.data_dir,
+            corpora=args.corpora,
             output_dir=args.output_dir,
             casefold=args.casefold,
             typed=args.typed,
@@ -450,6 +473,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         if args.run_dir is None:
             parser.error("give RUN_DIR, or --gold-only --rows ...")
+        if args.corpora:
+            parser.error("--corpora applies to --gold-only; a run folder's run_config.json names its corpora file")
         analyze_run(args.run_dir, casefold=args.casefold, typed=args.typed)
         print((Path(args.run_dir) / "analysis.md").read_text(encoding="utf-8"), end="")
 

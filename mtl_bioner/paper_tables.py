@@ -3,6 +3,11 @@
 Reads DIR/sweep.json (written by `mtl_bioner.sweep`) and each run's results.json and predictions/<dataset>.jsonl;
 writes DIR/table1.md, DIR/table2.md, DIR/f1_vs_slicing_rate_<group>.png and DIR/results.json.
 
+Paper rows come first, in the paper's order, with the paper's values in parentheses. The datasets of a sweep over a
+corpora file (`--corpora`) that are not paper rows follow in the sweep's order, under their own name, without paper
+values, and in the group the sweep named (`--group`, a group of that file) or, swept by --datasets, in the group
+"other" (the corpora file's name for corpora outside any group). The tables need only the sweep folder, not the file.
+
     python -m mtl_bioner.paper_tables runs/disease
 """
 
@@ -207,13 +212,11 @@ def aggregate(directory: str | Path) -> dict:
     it was run, the MTL-XC continued control (same updates: slicing against more training alone)."""
     directory = Path(directory)
     arguments, runs = load_sweep(directory)
-    from data_scripts.registry import get_row
-
     scores, unfinished, off_budget = collect_scores(directory, runs)
     rates = arguments["rates"]
     rows = {}
     for dataset in arguments["datasets"]:
-        row = get_row(dataset)
+        group, name = row_identity(dataset, arguments)
         dataset_scores = scores.get(dataset, {})
         folders: dict[str, dict[int, Path]] = {}  # the run folder of each method and seed that trained `dataset`
         for run in runs:
@@ -236,8 +239,8 @@ def aggregate(directory: str | Path) -> dict:
             }
         validation_rate_f1 = methods[f"MTL-LS {on_validation:.2f}"]["f1"] if on_validation is not None else None
         rows[dataset] = {
-            "group": row.group,
-            "dataset": row.dataset,
+            "group": group,
+            "dataset": name,
             "methods": methods,
             "best_rate": {
                 "test": on_test,
@@ -260,6 +263,19 @@ def aggregate(directory: str | Path) -> dict:
     }
 
 
+def row_identity(dataset: str, arguments: dict) -> tuple[str, str]:
+    """(group, display name) of a table row: the paper's for a paper row; for a corpus of the sweep's corpora file
+    the sweep's --group (a group of that file) or "other", and its own name."""
+    from data_scripts.corpora import DEFAULT_GROUP
+    from data_scripts.registry import GROUPS, ROWS
+
+    for row in ROWS:
+        if row.key == dataset:
+            return row.group, row.dataset
+    group = arguments.get("group")
+    return (group if group and group not in GROUPS else DEFAULT_GROUP), dataset
+
+
 def protocol_line(arguments: dict) -> str:
     seeds = arguments["seeds"]
     seed_text = (
@@ -276,7 +292,8 @@ def protocol_line(arguments: dict) -> str:
         compute = "the paper's protocol: every run trains for the passed-through epochs/steps, MTL-LS on top of MTL-XC"
     batches = "MTL-XC batches mix datasets" if arguments["mix_datasets"] else "MTL-XC batches hold one dataset each"
     flags = " ".join(arguments["passthrough"]) or "none"
-    return f"Protocol: {compute}; {seed_text}; {batches}; run flags: `{flags}`."
+    corpora = f"; corpora file: `{arguments['corpora']}`" if arguments.get("corpora") else ""
+    return f"Protocol: {compute}; {seed_text}; {batches}{corpora}; run flags: `{flags}`."
 
 
 def _percent(summary: dict | None, metric: str, *, bold: bool = False, paper: float | None = None) -> str:
@@ -297,7 +314,8 @@ def _best_labels(methods: dict[str, dict], labels: Sequence[str]) -> set[str]:
 
 
 def _ordered_rows(document: dict) -> list[tuple[str, dict, str]]:
-    """(dataset key, row, group cell) in the paper's row order, the group title on its first row only."""
+    """(dataset key, row, group cell): paper rows in the paper's order, then the others in the sweep's order (a stable
+    sort), the group title on each group's first row only."""
     from data_scripts.registry import ROWS
 
     position = {row.key: index for index, row in enumerate(ROWS)}

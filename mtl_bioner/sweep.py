@@ -4,6 +4,14 @@
         --model_name_or_path xlnet-base-cased --num_train_epochs 30
     python -m mtl_bioner.sweep --group disease --rates 0,0.5,1.0 --seeds 3 --output_dir runs/disease-equal \
         --equal_compute --updates 20000 --controls --launcher accelerate
+    python -m mtl_bioner.sweep --corpora corpora.yaml --group my-group --seeds 3 --output_dir runs/my-group \
+        --model_name_or_path xlnet-base-cased --num_train_epochs 30
+
+Your own corpora. `--corpora FILE` (a corpora file, see `data_scripts/corpora.py`) lets --group name a group of that
+file and --datasets name its corpora next to paper rows; every run gets `--corpora FILE` and the tables list the
+corpora after the paper rows (see `mtl_bioner.paper_tables`). Without it --group and --datasets name the paper's groups
+and rows only. The path is recorded as given, like every argument: the file under another path is another sweep
+(refused in the same folder), while edits to the file at the same path go unnoticed.
 
 Flags the sweep does not know are passed to every `run_ner_mtl.py` run. Per seed s (seed = --seed + s) it plans one
 STL run per dataset, one MTL-XC run over all datasets, one MTL-LS run per slicing rate starting from that seed's
@@ -44,6 +52,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from data_scripts.corpora import read_corpora_file
 from data_scripts.registry import GROUPS, get_row
 
 from .checkpoints import checkpoint_dirs
@@ -143,8 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--group", choices=sorted(GROUPS), help="Every dataset of one entity group.")
-    which.add_argument("--datasets", help="Comma-separated rows of the paper's tables, e.g. BC5CDR-disease,...")
+    which.add_argument(
+        "--group", help=f"Every dataset of one entity group ({', '.join(GROUPS)}) or of a group of --corpora's file."
+    )
+    which.add_argument(
+        "--datasets", help="Comma-separated paper rows (e.g. BC5CDR-disease,...) and corpora of --corpora's file."
+    )
+    parser.add_argument(
+        "--corpora",
+        metavar="FILE",
+        help="YAML or JSON corpora file (data_scripts/corpora.py) whose groups and corpora --group and --datasets "
+        "may name; passed to every run.",
+    )
     parser.add_argument("--rates", default="0.25,0.5,0.75,1.0", help="MTL-LS slicing rates (0 shares embeddings).")
     parser.add_argument("--seeds", type=int, default=1, help="Number of seeds; seed s uses --seed + s.")
     parser.add_argument("--seed", type=int, default=42, help="Base seed.")
@@ -194,18 +213,31 @@ def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespa
         parser.error(f"--reuse_from {options.reuse_from}: no {SWEEP_FILE} there, expected a sweep folder")
     try:
         options.rates = parse_rates(options.rates)
-        options.datasets = resolve_datasets(options.group, options.datasets)
-    except (KeyError, ValueError) as error:
+        options.datasets = resolve_datasets(options.group, options.datasets, options.corpora)
+    except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
     return options, passthrough
 
 
-def resolve_datasets(group: str | None, datasets: str | None) -> list[str]:
+def resolve_datasets(group: str | None, datasets: str | None, corpora: str | None = None) -> list[str]:
+    """The datasets of --group or --datasets: paper groups and rows, or also those of the corpora file `corpora`
+    (run_ner_mtl.py resolves them the same way); the errors name the file and every unknown group or corpus."""
+    corpora_file = read_corpora_file(corpora) if corpora else None
     if group:
+        if corpora_file is not None:
+            return corpora_file.group_members(group)
+        if group not in GROUPS:
+            raise ValueError(
+                f"--group {group!r} is not a paper group ({', '.join(GROUPS)}); a group of a corpora file needs "
+                "--corpora FILE"
+            )
         return list(GROUPS[group])
     names = [name.strip() for name in datasets.split(",") if name.strip()]
-    for name in names:
-        get_row(name)  # raises with the list of valid rows
+    if corpora_file is not None:
+        corpora_file.check_names(names)
+    else:
+        for name in names:
+            get_row(name)  # raises with the list of valid rows
     if not names or len(set(names)) != len(names):
         raise ValueError(f"--datasets {datasets!r} must name distinct rows")
     return names
@@ -224,7 +256,8 @@ def plan_sweep(options: argparse.Namespace, passthrough: Sequence[str]) -> list[
     then the control. Dependencies name the MTL-XC run an MTL-LS or continued run starts from."""
     root = Path(options.output_dir)
     datasets = tuple(options.datasets)
-    dataset_flags = ["--group", options.group] if options.group else ["--datasets", ",".join(datasets)]
+    corpora = ["--corpora", options.corpora] if options.corpora else []
+    dataset_flags = (["--group", options.group] if options.group else ["--datasets", ",".join(datasets)]) + corpora
     mix = ["--mix_datasets"] if options.mix_datasets else []
     total = options.updates if options.equal_compute else None
     xc_updates = round(total * options.xc_fraction) if total else None
@@ -266,7 +299,7 @@ def plan_sweep(options: argparse.Namespace, passthrough: Sequence[str]) -> list[
                 "STL",
                 index,
                 [dataset],
-                ["--datasets", dataset],
+                ["--datasets", dataset, *corpora],
                 updates=total,
             )
         add(f"{prefix}/mtl-xc", "mtl-xc", "MTL-XC", "MTL-XC", index, datasets, dataset_flags + mix, updates=total)

@@ -386,3 +386,44 @@ def test_cli_usage_errors(capsys):
     with pytest.raises(SystemExit):
         main([])
     assert "--gold-only" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A run trained on a corpora file (--corpora) reads its training sentences through that file
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def write_corpora_file(folder: Path) -> Path:
+    """Corpora A and B of this file's TRAIN and TEST sentences as tagged files, named by a corpora file."""
+    splits = {"train": TRAIN, "test": {key: [(r["tokens"], r["gold"]) for r in rows] for key, rows in TEST.items()}}
+    for split, sentences in splits.items():
+        for key, rows in sentences.items():
+            blocks = ["".join(f"{token}\t{tag}\n" for token, tag in zip(tokens, tags)) for tokens, tags in rows]
+            (folder / f"{key}-{split}.tsv").write_text("\n".join(blocks))
+    path = folder / "corpora.yaml"
+    path.write_text(
+        "corpora:\n" + "".join(f"  {k}: {{files: {{train: {k}-train.tsv, test: {k}-test.tsv}}}}\n" for k in TRAIN)
+    )
+    return path
+
+
+def test_a_corpora_file_run_is_analysed_through_its_file(tmp_path, monkeypatch):
+    from data_scripts import registry
+
+    monkeypatch.setattr(registry, "_USER_CORPORA", {})  # loading registers the corpora for this process only
+    corpora = write_corpora_file(tmp_path)
+    run_dir = make_run(tmp_path / "run")
+    config = json.loads((run_dir / "run_config.json").read_text())
+    (run_dir / "run_config.json").write_text(json.dumps({**config, "corpora": str(corpora)}))
+    result = analyze_run(run_dir)
+    assert result["datasets"]["A"]["sizes"] == {"T": 3, "L": 4, "P": 4}
+    assert result["datasets"]["A"]["ratios"] == pytest.approx(EXPECTED_A)
+    assert result["datasets"]["B"]["sizes"] == {"T": 1, "L": 0, "P": 0}
+    gold_only = gold_only_analysis(["A", "B"], corpora=str(corpora))
+    assert gold_only["datasets"]["A"]["sizes"] == {"T": 2, "L": 4, "T_and_L": 2, "L_minus_T": 2}
+    # Without the file the registry is asked, which knows no corpus A.
+    (run_dir / "run_config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="Unknown row 'A'"):
+        analyze_run(run_dir)
+    with pytest.raises(SystemExit):
+        main([str(run_dir), "--corpora", str(corpora)])

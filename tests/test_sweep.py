@@ -528,3 +528,146 @@ def test_a_paper_style_sweep_links_the_runs_it_shares_with_an_equal_compute_one(
         sweep.reusable_runs(sweep.plan_sweep(*sweep.parse_arguments([*paper_arguments[:-2], "--seed", "7"])), equal)
         == {}
     )
+
+
+# ---- A sweep over a corpora file (--corpora): its groups and corpora next to paper rows ----
+
+
+def write_corpora_file(folder, name="corpora.yaml"):
+    """Two tiny user corpora and a group listing them around a paper row (the group's order is the sweep's)."""
+    notes = folder / "notes"
+    notes.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "test"):
+        (notes / f"{split}.tsv").write_text("lung\tB-Disease\ncancer\tI-Disease\n.\tO\n")
+    path = folder / name
+    path.write_text(
+        "corpora:\n"
+        "  my-notes: {files: {train: notes/train.tsv, test: notes/test.tsv}}\n"
+        "  your-notes: {files: {train: notes/train.tsv, test: notes/test.tsv}}\n"
+        "groups:\n"
+        "  my-group: [your-notes, NCBI-disease, my-notes]\n"
+    )
+    return path
+
+
+@pytest.fixture
+def corpora_runner(fake_runner, monkeypatch):
+    """fake_runner for runs over a corpora file: a --group of the file trains its members, as run_ner_mtl reads it."""
+    from data_scripts.corpora import read_corpora_file
+
+    def main(argv):
+        fake_runner.append(list(argv))
+        argv = list(argv)
+        if "--group" in argv:
+            at = argv.index("--group")
+            corpora_file = read_corpora_file(argv[argv.index("--corpora") + 1])
+            argv[at : at + 2] = ["--datasets", ",".join(corpora_file.group_members(argv[at + 1]))]
+        return fake_run(argv)
+
+    monkeypatch.setitem(sys.modules, "run_ner_mtl", types.SimpleNamespace(main=main))
+    return fake_runner
+
+
+def test_a_corpora_file_group_plans_every_run_with_the_file(tmp_path):
+    corpora = write_corpora_file(tmp_path)
+    members = ["your-notes", "NCBI-disease", "my-notes"]
+    options, _, runs = plan(tmp_path / "sweep", rates="0.5", seeds="1")  # the registry path: no --corpora
+    assert all("--corpora" not in run.argv for run in runs) and options.corpora is None
+    options, passthrough = sweep.parse_arguments(
+        ["--corpora", str(corpora), "--group", "my-group", "--rates", "0.5", "--output_dir", str(tmp_path / "s")]
+    )
+    assert options.datasets == members and passthrough == []
+    runs = sweep.plan_sweep(options, passthrough)
+    by_name = {run.name: run for run in runs}
+    assert [run.name for run in runs] == [f"seed-0/stl/{name}" for name in members] + [
+        "seed-0/mtl-xc",
+        "seed-0/mtl-ls-0.50",
+    ]
+    assert all(flag(run, "--corpora") == str(corpora) for run in runs)
+    assert [flag(by_name[f"seed-0/stl/{name}"], "--datasets") for name in members] == members
+    for name in ("mtl-xc", "mtl-ls-0.50"):
+        run = by_name[f"seed-0/{name}"]
+        assert (flag(run, "--group"), run.datasets) == ("my-group", tuple(members))
+    options, passthrough = sweep.parse_arguments(
+        ["--corpora", str(corpora), "--datasets", "my-notes,BC5CDR-disease", "--output_dir", str(tmp_path / "d")]
+    )
+    xc = next(run for run in sweep.plan_sweep(options, passthrough) if run.mode == "mtl-xc")
+    assert (flag(xc, "--datasets"), flag(xc, "--corpora")) == ("my-notes,BC5CDR-disease", str(corpora))
+
+
+@pytest.mark.parametrize(
+    "arguments, messages",
+    [
+        (["--group", "their-group"], ["--group 'their-group' is neither a group of", "my-group"]),
+        (["--datasets", "my-notes,nope,NCBI-disease"], ["unknown corpora ['nope']", "my-notes, your-notes"]),
+    ],
+)
+def test_unknown_groups_and_corpora_of_a_corpora_file_are_refused_naming_the_file(
+    tmp_path, capsys, arguments, messages
+):
+    corpora = write_corpora_file(tmp_path)
+    with pytest.raises(SystemExit):
+        sweep.parse_arguments(["--corpora", str(corpora), *arguments, "--output_dir", str(tmp_path / "s")])
+    error = capsys.readouterr().err
+    assert str(corpora) in error and all(message in error for message in messages)
+
+
+def test_a_corpora_file_group_needs_the_file_and_the_file_must_exist(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        sweep.parse_arguments(["--group", "my-group", "--output_dir", str(tmp_path)])
+    assert "--group 'my-group' is not a paper group" in capsys.readouterr().err
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(SystemExit):
+        sweep.parse_arguments(["--corpora", str(missing), "--group", "my-group", "--output_dir", str(tmp_path)])
+    assert f"corpora file {missing} not found" in capsys.readouterr().err
+
+
+def test_tables_of_a_corpora_file_sweep_list_paper_rows_then_the_corpora(tmp_path, corpora_runner):
+    corpora = write_corpora_file(tmp_path)
+    out = tmp_path / "sweep"
+    arguments = ["--corpora", str(corpora), "--group", "my-group", "--rates", "0.5", "--output_dir", str(out)]
+    assert sweep.main(arguments) == 0
+    assert len(corpora_runner) == 5 and all(
+        call[call.index("--corpora") + 1] == str(corpora) for call in corpora_runner
+    )
+    document = json.loads((out / "results.json").read_text())
+    assert list(document["rows"]) == ["your-notes", "NCBI-disease", "my-notes"]  # sweep order
+    mine = document["rows"]["my-notes"]
+    assert (mine["group"], mine["dataset"], mine["paper"]) == (
+        "my-group",
+        "my-notes",
+        {"table1": None, "table2": None},
+    )
+    assert document["rows"]["NCBI-disease"]["group"] == "disease"
+    assert document["protocol"]["corpora"] == str(corpora)
+    # Paper row first (with the paper's values), then the corpora in the sweep's order (your-notes before my-notes).
+    # MTL-XC and MTL-LS train all three: your-notes, NCBI-disease, my-notes get +0.000, +0.001, +0.002.
+    table2 = (out / "table2.md").read_text()
+    lines = [line for line in table2.splitlines() if "-notes |" in line or "| Disease |" in line]
+    assert lines == [
+        "| Disease | NCBI-disease | 80.00 (88.26) | 78.10 (88.75) | **83.10** (86.79) | 0.50 | 0.50 → 83.10 |",
+        "| my-group | your-notes | 80.00 | 78.00 | **83.00** | 0.50 | 0.50 → 83.00 |",
+        "|  | my-notes | 80.00 | 78.20 | **83.20** | 0.50 | 0.50 → 83.20 |",
+    ]
+    assert f"corpora file: `{corpora}`" in table2
+    assert (
+        "| my-group | your-notes | 80.00 | 80.00 | **80.00** | 78.00 | 78.00 | 78.00 |"
+        in (out / "table1.md").read_text()
+    )
+    assert (out / "f1_vs_slicing_rate_my-group.png").is_file() and (out / "f1_vs_slicing_rate_disease.png").is_file()
+    # The corpora file is one of the sweep's arguments: the same corpora under another path is another sweep.
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(corpora.read_text())
+    with pytest.raises(sweep.SweepMismatchError, match=r"corpora: was .*corpora\.yaml', now .*copy\.yaml'"):
+        sweep.main(["--corpora", str(copy), *arguments[2:]])
+    # Corpora swept by --datasets belong to no group the sweep names: they go under "other".
+    other = tmp_path / "other"
+    sweep.main(
+        ["--corpora", str(corpora), "--datasets", "my-notes,NCBI-disease", "--rates", "1", "--output_dir", str(other)]
+    )
+    rows = json.loads((other / "results.json").read_text())["rows"]
+    assert (rows["my-notes"]["group"], rows["NCBI-disease"]["group"]) == ("other", "disease")
+    table2 = (other / "table2.md").read_text()
+    assert table2.index("| Disease | NCBI-disease | **80.00** (88.26) |") < table2.index(
+        "| other | my-notes | **80.00** |"
+    )
