@@ -60,7 +60,7 @@ def train_and_score(
     steps = trainer.state.global_step
     final_state = copy.deepcopy(model.state_dict())
     scores = score_checkpoints(trainer, args.output_dir, protocol.last_checkpoints, protocol.splits)
-    last_scored = (checkpoint_dirs(args.output_dir)[-protocol.last_checkpoints :] or [None])[-1]
+    last_scored = scored_checkpoints(args.output_dir, protocol.last_checkpoints)[-1]
     final_scored = last_scored is None or last_scored.name == f"checkpoint-{steps}"
     final_predictions = dict(trainer.evaluated_predictions.get("test", {})) if final_scored else {}
     for restart in range(1, protocol.restarts + 1):
@@ -84,13 +84,18 @@ def train_and_score(
     return trainer, RunScores(scores, steps, final_predictions)
 
 
+def scored_checkpoints(output_dir: str | os.PathLike, last: int) -> list[Path | None]:
+    """The checkpoints the protocol scores: the last `last` ones, or the current weights (None) when none was saved."""
+    return checkpoint_dirs(output_dir)[-last:] or [None]
+
+
 def score_checkpoints(
     trainer: MultiTaskTrainer, output_dir: str, last: int, splits: tuple[str, ...] = SCORED_SPLITS
 ) -> dict[str, dict[str, list[dict]]]:
     """Scores of each of the last `last` checkpoints (or of the current weights when none was saved) on each of
     `splits` the tasks have: test as the paper reports, validation to choose e.g. a slicing rate."""
     model = trainer.accelerator.unwrap_model(trainer.model)
-    folders = checkpoint_dirs(output_dir)[-last:] or [None]
+    folders = scored_checkpoints(output_dir, last)
     splits = [split for split in splits if all(split in task.windows for task in trainer.tasks.values())]
     scores: dict[str, dict[str, list[dict]]] = {split: {name: [] for name in trainer.tasks} for split in splits}
     for folder in folders:
