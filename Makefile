@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv test lint demo demo-xlnet bench clean
+.PHONY: venv test lint demo demo-xlnet study bench clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,9 @@ demo: $(STAMP)
 
 demo-xlnet: $(STAMP)
 	bash scripts/demo_xlnet.sh
+
+study: $(STAMP)  # docs/cpu_study.md, one group after another (STUDY_GROUPS="disease species chemical"); resumes
+	bash scripts/cpu_study.sh
 
 bench: $(STAMP)  # the inference and quality figures read the runs of `make demo`
 	$(PY) -m pip install --quiet -e ".[bench]"

@@ -305,6 +305,7 @@ def common_flags() -> list[str]:
 
 
 def test_paper_row_and_user_corpus_train_mtl_xc_then_mtl_ls_and_are_named_everywhere(crichton_dir, tmp_path):
+    from mtl_bioner.analysis import analyze_run
     from mtl_bioner.hub import build_model_card
 
     write_iobes_notes(tmp_path / "notes")
@@ -326,7 +327,7 @@ def test_paper_row_and_user_corpus_train_mtl_xc_then_mtl_ls_and_are_named_everyw
     run_ner(["--mode", "mtl-xc", "--output_dir", str(tmp_path / "xc"), *common])
     document = run_ner(
         ["--mode", "mtl-ls", "--slicing_rate", "0.5", "--mtl_xc_checkpoint", str(tmp_path / "xc"),
-         "--output_dir", str(tmp_path / "ls"), *common]
+         "--output_dir", str(tmp_path / "ls"), "--do_analysis", *common]
     )  # fmt: skip
     assert document["rows"]["my-notes"]["group"] == "my-group"
     assert document["rows"]["NCBI-disease"]["group"] == "disease"
@@ -341,8 +342,12 @@ def test_paper_row_and_user_corpus_train_mtl_xc_then_mtl_ls_and_are_named_everyw
         assert sorted(config["id2label"].values()) == sorted(LABELS)
     table = (tmp_path / "ls" / "results.md").read_text()
     assert "| my-group | my-notes |" in table and "| Disease | NCBI-disease |" in table
-    # The card is built from the run folder alone, as a later push in another process would.
+    analysis = json.loads((tmp_path / "ls" / "analysis.json").read_text())
+    assert sorted(analysis["datasets"]["my-notes"]["train_sets"]) == ["NCBI-disease", "my-notes"]
+    assert analysis["datasets"]["my-notes"]["sizes"]["L"] > 0
+    # The card and the analysis are built from the run folder alone, as a later process would build them.
     registry._USER_CORPORA.clear()
+    assert analyze_run(tmp_path / "ls")["datasets"] == analysis["datasets"]
     card = str(build_model_card(tmp_path / "ls" / "export" / "my-notes", tmp_path / "ls", "my-notes"))
     assert "**my-notes**: CC BY-NC 4.0 (test notes)." in card
     assert "Tester T. Notes on diseases. 2026." in card
