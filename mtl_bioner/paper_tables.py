@@ -9,6 +9,7 @@ values, and in the group the sweep named (`--group`, a group of that file) or, s
 "other" (the corpora file's name for corpora outside any group). The tables need only the sweep folder, not the file.
 
     python -m mtl_bioner.paper_tables runs/disease
+    python -m mtl_bioner.paper_tables --summary summary.md runs/disease-equal runs/disease-paper  # one table of both
 """
 
 from __future__ import annotations
@@ -479,6 +480,64 @@ def plot_groups(document: dict, directory: Path) -> list[Path]:
     return paths
 
 
+BASELINES = ("STL", "MTL-XC", "MTL-XC continued")
+SIGNIFICANCE_LEVEL = 0.05
+
+
+def _protocol_name(arguments: dict) -> str:
+    if arguments["equal_compute"]:
+        return f"equal compute ({arguments['updates']} updates)"
+    return "the paper's protocol"
+
+
+def _sentence_p(comparison: dict) -> float | None:
+    return (comparison.get("sentences") or {}).get("p_value")
+
+
+def summary_markdown(documents: Sequence[dict]) -> str:
+    """Several sweeps in one table (the CPU study: groups x protocols), so that the answer to "does MTL-LS beat STL
+    and MTL-XC?" is counted by code, not read off by eye: per dataset the chosen MTL-LS rate against each baseline
+    (ΔF1, p over test sentences), then per protocol on how many datasets it is ahead or behind, and significantly."""
+    header = ["Protocol", "Dataset", "MTL-LS rate (chosen on)", *(f"vs {baseline}" for baseline in BASELINES)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    tallies: dict[str, dict[str, list[dict]]] = {}
+    for document in documents:
+        protocol = _protocol_name(document["protocol"])
+        for key, row, _group in _ordered_rows(document):
+            significance = row["significance"]
+            if not significance:
+                continue
+            comparisons = {c["against"]: c for c in significance["comparisons"]}
+            cells = [protocol, key, f"{significance['rate']:.2f} ({significance['chosen_on']})"]
+            for baseline in BASELINES:
+                comparison = comparisons.get(baseline)
+                if comparison is None:
+                    cells.append("–")
+                    continue
+                tallies.setdefault(protocol, {}).setdefault(baseline, []).append(comparison)
+                p_value = _sentence_p(comparison)
+                cells.append(
+                    f"{100 * comparison['delta_f1']:+.2f}" + ("" if p_value is None else f" (p {p_value:.4f})")
+                )
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"ΔF1 in F1 points, mean over seeds; p: {SENTENCE_TEST}.", ""]
+    for protocol, by_baseline in tallies.items():
+        parts = []
+        for baseline, comparisons in by_baseline.items():
+            ahead = [c for c in comparisons if c["delta_f1"] > 0]
+            behind = [c for c in comparisons if c["delta_f1"] < 0]
+            parts.append(
+                f"ahead of {baseline} on {len(ahead)} of {len(comparisons)} datasets "
+                f"({_significant(ahead)} with p < {SIGNIFICANCE_LEVEL}), behind on {len(behind)} ({_significant(behind)})"
+            )
+        lines.append(f"- {protocol}: MTL-LS is " + "; ".join(parts) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def _significant(comparisons: Sequence[dict]) -> int:
+    return sum(1 for c in comparisons if (p := _sentence_p(c)) is not None and p < SIGNIFICANCE_LEVEL)
+
+
 def write_tables(directory: str | Path) -> dict:
     """Aggregate the sweep in `directory` and write table1.md, table2.md, the plots and results.json there."""
     directory = Path(directory)
@@ -491,9 +550,21 @@ def write_tables(directory: str | Path) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Rewrite the tables, plots and results.json of a sweep folder.")
-    parser.add_argument("directory")
-    write_tables(parser.parse_args(argv).directory)
+    parser = argparse.ArgumentParser(description="Rewrite the tables, plots and results.json of sweep folders.")
+    parser.add_argument("directories", nargs="+", metavar="directory")
+    parser.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="instead, write one table of the folders' chosen MTL-LS rates from their results.json (which is all a "
+        "published copy of a sweep keeps)",
+    )
+    args = parser.parse_args(argv)
+    if args.summary:
+        documents = [json.loads((Path(d) / "results.json").read_text(encoding="utf-8")) for d in args.directories]
+        Path(args.summary).write_text(summary_markdown(documents), encoding="utf-8")
+    else:
+        for directory in args.directories:
+            write_tables(directory)
 
 
 if __name__ == "__main__":

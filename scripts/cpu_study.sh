@@ -7,7 +7,8 @@
 #      MTL-XC runs are the same commands as in 1., so they are linked from there (--reuse_from), not trained again.
 # The sweeps go seed by seed (--seeds 1, 2, ...) and resume: run this script again after an interruption. Then the light files (tables, plots, per-run
 # results and configs; not checkpoints or predictions) are copied to docs/cpu_study/<group>-<protocol>/;
-# `scripts/cpu_study.sh publish` only copies (rebuilding the tables of unfinished sweeps first).
+# `scripts/cpu_study.sh publish` only copies (rebuilding the tables of unfinished sweeps first). Last, the chosen MTL-LS
+# rates of every published sweep against STL, MTL-XC and the control go into one table, docs/cpu_study/summary.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,3 +62,9 @@ for group in $STUDY_GROUPS; do
     done
   done
 done
+# One table over every published group and protocol (the paper's group order is the alphabetical one).
+shopt -s nullglob
+published=(docs/cpu_study/*-equal docs/cpu_study/*-paper)
+if [ ${#published[@]} -gt 0 ]; then
+  "$PY" -m mtl_bioner.paper_tables --summary docs/cpu_study/summary.md "${published[@]}"
+fi

@@ -5,6 +5,7 @@ The last test trains a real tiny sweep end to end; run it alone with `pytest tes
 
 import json
 import shlex
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -407,6 +408,75 @@ def test_sign_flip_test_against_hand_enumeration():
     assert sign_flip_test([0.03, -0.01, 0.02])["p_value"] == 0.5
     with pytest.raises(ValueError, match="2 to 20"):
         sign_flip_test([0.1])
+
+
+def comparison(against, delta_f1, p_value):
+    return {"against": against, "delta_f1": delta_f1, "sentences": None if p_value is None else {"p_value": p_value}}
+
+
+def test_the_summary_counts_wins_and_significant_wins_per_protocol():
+    from mtl_bioner.paper_tables import summary_markdown
+
+    def row(rate, *comparisons):
+        significance = {"rate": rate, "chosen_on": "validation", "comparisons": list(comparisons)} if rate else {}
+        return {"group": "disease", "significance": significance}
+
+    equal = {
+        "protocol": {"equal_compute": True, "updates": 300},
+        "rows": {
+            "NCBI-disease": row(1.0, comparison("STL", -0.03, 0.001), comparison("MTL-XC", 0.01, 0.2)),
+            "BC5CDR-disease": row(0.5, comparison("STL", -0.02, 0.05), comparison("MTL-XC", 0.02, 0.01)),
+        },
+    }
+    paper = {
+        "protocol": {"equal_compute": False},
+        "rows": {
+            "NCBI-disease": row(1.0, comparison("STL", 0.004, 0.03), comparison("MTL-XC continued", -0.001, None)),
+            "BC5CDR-disease": row(None),  # no MTL-LS run finished: no line, nothing counted
+        },
+    }
+    lines = summary_markdown([equal, paper]).splitlines()
+    # Paper rows in the paper's order (BC5CDR-disease first), a dash where a comparison was not made.
+    assert (
+        lines[2]
+        == "| equal compute (300 updates) | BC5CDR-disease | 0.50 (validation) | -2.00 (p 0.0500) | +2.00 (p 0.0100) | – |"
+    )
+    assert (
+        lines[3]
+        == "| equal compute (300 updates) | NCBI-disease | 1.00 (validation) | -3.00 (p 0.0010) | +1.00 (p 0.2000) | – |"
+    )
+    assert lines[4] == "| the paper's protocol | NCBI-disease | 1.00 (validation) | +0.40 (p 0.0300) | – | -0.10 |"
+    assert len([line for line in lines if line.startswith("| ")]) == 4  # the header and three datasets
+    # p = 0.05 is not below the level; a comparison without predictions counts as behind, never as significant.
+    assert (
+        "- equal compute (300 updates): MTL-LS is ahead of STL on 0 of 2 datasets (0 with p < 0.05), behind on 2 (1); "
+        "ahead of MTL-XC on 2 of 2 datasets (1 with p < 0.05), behind on 0 (0)." in lines
+    )
+    assert (
+        "- the paper's protocol: MTL-LS is ahead of STL on 1 of 1 datasets (1 with p < 0.05), behind on 0 (0); "
+        "ahead of MTL-XC continued on 0 of 1 datasets (0 with p < 0.05), behind on 1 (0)." in lines
+    )
+
+
+def test_the_tables_command_rewrites_each_folder_or_summarises_their_results(tmp_path, fake_runner):
+    from mtl_bioner.paper_tables import main
+
+    folders = []
+    for extra in ([], ["--equal_compute", "--updates", "8"]):
+        folders.append(tmp_path / ("equal" if extra else "paper"))
+        sweep.main(["--datasets", ",".join(TASKS), "--rates", "0.5,1.0", "--output_dir", str(folders[-1]), *extra])
+        (folders[-1] / "table2.md").unlink()
+    main(list(map(str, folders)))
+    assert all((folder / "table2.md").is_file() for folder in folders)
+    # The summary needs only results.json: what a published copy of a sweep keeps, without runs or predictions.
+    for folder in folders:
+        for run in [path for path in folder.iterdir() if path.is_dir()]:
+            shutil.rmtree(run)
+    main(["--summary", str(tmp_path / "summary.md"), *map(str, folders)])
+    summary = (tmp_path / "summary.md").read_text()
+    for protocol in ("the paper's protocol", "equal compute (8 updates)"):
+        assert all(f"| {protocol} | {task} | " in summary for task in TASKS)
+        assert f"- {protocol}: MTL-LS is ahead of STL on " in summary
 
 
 def test_paper_values_are_transcribed_for_every_row():
