@@ -498,7 +498,7 @@ def summary_markdown(documents: Sequence[dict]) -> str:
     """Several sweeps in one table (the CPU study: groups x protocols), so that the answer to "does MTL-LS beat STL
     and MTL-XC?" is counted by code, not read off by eye: per dataset the chosen MTL-LS rate against each baseline
     (ΔF1, p over test sentences), then per protocol on how many datasets it is ahead or behind, and significantly."""
-    header = ["Protocol", "Dataset", "MTL-LS rate (chosen on)", *(f"vs {baseline}" for baseline in BASELINES)]
+    header = ["Protocol", "Dataset", "Seeds", "MTL-LS rate (chosen on)", *(f"vs {baseline}" for baseline in BASELINES)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     tallies: dict[str, dict[str, list[dict]]] = {}
     for document in documents:
@@ -508,7 +508,8 @@ def summary_markdown(documents: Sequence[dict]) -> str:
             if not significance:
                 continue
             comparisons = {c["against"]: c for c in significance["comparisons"]}
-            cells = [protocol, key, f"{significance['rate']:.2f} ({significance['chosen_on']})"]
+            seeds = max(len(c["seeds"]) for c in significance["comparisons"])
+            cells = [protocol, key, str(seeds), f"{significance['rate']:.2f} ({significance['chosen_on']})"]
             for baseline in BASELINES:
                 comparison = comparisons.get(baseline)
                 if comparison is None:

@@ -410,8 +410,9 @@ def test_sign_flip_test_against_hand_enumeration():
         sign_flip_test([0.1])
 
 
-def comparison(against, delta_f1, p_value):
-    return {"against": against, "delta_f1": delta_f1, "sentences": None if p_value is None else {"p_value": p_value}}
+def comparison(against, delta_f1, p_value, seeds=(0, 1, 2)):
+    sentences = None if p_value is None else {"p_value": p_value}
+    return {"against": against, "delta_f1": delta_f1, "sentences": sentences, "seeds": list(seeds)}
 
 
 def test_the_summary_counts_wins_and_significant_wins_per_protocol():
@@ -431,7 +432,9 @@ def test_the_summary_counts_wins_and_significant_wins_per_protocol():
     paper = {
         "protocol": {"equal_compute": False},
         "rows": {
-            "NCBI-disease": row(1.0, comparison("STL", 0.004, 0.03), comparison("MTL-XC continued", -0.001, None)),
+            "NCBI-disease": row(
+                1.0, comparison("STL", 0.004, 0.03, [0]), comparison("MTL-XC continued", -0.001, None, [0])
+            ),
             "BC5CDR-disease": row(None),  # no MTL-LS run finished: no line, nothing counted
         },
     }
@@ -439,13 +442,13 @@ def test_the_summary_counts_wins_and_significant_wins_per_protocol():
     # Paper rows in the paper's order (BC5CDR-disease first), a dash where a comparison was not made.
     assert (
         lines[2]
-        == "| equal compute (300 updates) | BC5CDR-disease | 0.50 (validation) | -2.00 (p 0.0500) | +2.00 (p 0.0100) | – |"
+        == "| equal compute (300 updates) | BC5CDR-disease | 3 | 0.50 (validation) | -2.00 (p 0.0500) | +2.00 (p 0.0100) | – |"
     )
     assert (
         lines[3]
-        == "| equal compute (300 updates) | NCBI-disease | 1.00 (validation) | -3.00 (p 0.0010) | +1.00 (p 0.2000) | – |"
+        == "| equal compute (300 updates) | NCBI-disease | 3 | 1.00 (validation) | -3.00 (p 0.0010) | +1.00 (p 0.2000) | – |"
     )
-    assert lines[4] == "| the paper's protocol | NCBI-disease | 1.00 (validation) | +0.40 (p 0.0300) | – | -0.10 |"
+    assert lines[4] == "| the paper's protocol | NCBI-disease | 1 | 1.00 (validation) | +0.40 (p 0.0300) | – | -0.10 |"
     assert len([line for line in lines if line.startswith("| ")]) == 4  # the header and three datasets
     # p = 0.05 is not below the level; a comparison without predictions counts as behind, never as significant.
     assert (
