@@ -4,6 +4,7 @@ The last test trains a real tiny sweep end to end; run it alone with `pytest tes
 """
 
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -495,7 +496,7 @@ def test_the_study_script_publishes_light_files_without_machine_paths_into_its_o
         (folder / "seed-0" / "mtl-xc" / "checkpoint-4").mkdir()
         (folder / "seed-0" / "mtl-xc" / "run_config.json").write_text(json.dumps({"model_name_or_path": model}))
     env = {
-        "PATH": "/usr/bin:/bin",
+        **os.environ,
         "PY": sys.executable,
         "MODEL": model,
         "OUT": str(out),
