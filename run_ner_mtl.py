@@ -34,6 +34,7 @@ from mtl_bioner.multitask import MODES, MultiTaskModel
 from mtl_bioner.protocol import Protocol, RunScores, export_run, prior_steps, train_and_score
 from mtl_bioner.recipes import ModelRecipe, build_container
 from mtl_bioner.results import merge_results, method_name, summarise
+from mtl_bioner.selection import evaluation_arguments, learning_curves, write_learning_curves
 from mtl_bioner.tasks import WindowSettings, tokenize_tasks
 from mtl_bioner.trainer import MultiTaskTrainer, TaskData
 
@@ -125,8 +126,14 @@ class MultiTaskArguments:
     mtl_xc_checkpoint: str | None = field(
         default=None,
         metadata={
-            "help": "MTL-LS: the MTL-XC run folder (or one of its exports) to initialise the shared layers from. "
-            "MTL-XC: continue training that run, heads included (the 'MTL-XC continued' control)."
+            "help": "MTL-LS: the MTL-XC run folder (or one of its exports) to initialise the shared layers from."
+        },
+    )
+    continue_from: str | None = field(
+        default=None,
+        metadata={
+            "help": "STL or MTL-XC: a run folder of the same mode (or an export) whose models train on, heads "
+            "included (the 'STL continued' and 'MTL-XC continued' controls)."
         },
     )
     unify_labels: bool = field(
@@ -141,6 +148,17 @@ class MultiTaskArguments:
         default=0.9, metadata={"help": "lr * decay ** depth-from-top per encoder layer."}
     )
     last_checkpoints: int = field(default=5, metadata={"help": "Evaluate the last N checkpoints on test: mean ± sd."})
+    best_on_validation: bool = field(
+        default=False,
+        metadata={
+            "help": "Score every dataset on validation at each save and report (and export) each dataset at its own "
+            "best validation checkpoint, instead of the last --last_checkpoints ones."
+        },
+    )
+    early_stopping_patience: int | None = field(
+        default=None,
+        metadata={"help": "Stop when the mean validation F1 over the datasets has not improved for N evaluations."},
+    )
     score_splits: str = field(
         default="test,validation",
         metadata={"help": "Splits the last checkpoints are scored on: test (reported) and validation (to choose)."},
@@ -192,10 +210,21 @@ def check_arguments(model_args: ModelArguments, mt_args: MultiTaskArguments) -> 
     if mt_args.mode == "mtl-ls":
         if mt_args.slicing_rate is None or mt_args.mtl_xc_checkpoint is None:
             raise ValueError("--mode mtl-ls needs --slicing_rate and --mtl_xc_checkpoint (an MTL-XC run)")
+        if mt_args.continue_from is not None:
+            raise ValueError("--continue_from continues an STL or MTL-XC run; MTL-LS starts from --mtl_xc_checkpoint")
     elif mt_args.slicing_rate is not None:
         raise ValueError(f"--slicing_rate only applies to --mode mtl-ls, not {mt_args.mode}")
-    elif mt_args.mode == "stl" and mt_args.mtl_xc_checkpoint is not None:
-        raise ValueError("--mtl_xc_checkpoint applies to --mode mtl-ls, or to mtl-xc to continue that run")
+    elif mt_args.mtl_xc_checkpoint is not None:
+        raise ValueError(
+            f"--mtl_xc_checkpoint initialises MTL-LS; to train an earlier {mt_args.mode} run on, use --continue_from"
+        )
+    if mt_args.restarts and (mt_args.best_on_validation or mt_args.early_stopping_patience is not None):
+        raise ValueError(
+            "--restarts pools the last checkpoints of fixed-length continuations; it does not combine with "
+            "--best_on_validation or --early_stopping_patience"
+        )
+    if mt_args.early_stopping_patience is not None and mt_args.early_stopping_patience < 1:
+        raise ValueError(f"--early_stopping_patience must be at least 1, got {mt_args.early_stopping_patience}")
     if mt_args.mix_datasets and mt_args.mode == "mtl-ls":
         raise ValueError("--mix_datasets mixes datasets in one batch, which needs one model: use it with mtl-xc")
     if mt_args.mode == "mtl-xc" and not mt_args.unify_labels:
@@ -254,8 +283,9 @@ class Experiment:
         )
 
     @property
-    def continues_mtl_xc(self) -> bool:
-        return self.mt_args.mode == "mtl-xc" and self.mt_args.mtl_xc_checkpoint is not None
+    def start_from(self) -> str | None:
+        """The run the models start from: the MTL-XC run of MTL-LS, or the run an STL or MTL-XC run continues."""
+        return self.mt_args.mtl_xc_checkpoint or self.mt_args.continue_from
 
     def build(self, task_names: list[str]) -> MultiTaskModel:
         return build_container(
@@ -263,10 +293,10 @@ class Experiment:
             self.recipe,
             {name: self.tasks[name].label_names for name in task_names},
             slicing_rate=self.mt_args.slicing_rate,
-            mtl_xc_checkpoint=self.mt_args.mtl_xc_checkpoint,
+            start_from=self.start_from,
         )
 
-    def trainer(self, model: MultiTaskModel, task_names: list[str], args: TrainingArguments) -> MultiTaskTrainer:
+    def trainer(self, model: MultiTaskModel, task_names: list[str], args: TrainingArguments, callbacks):
         return MultiTaskTrainer(
             model,
             args,
@@ -275,7 +305,7 @@ class Experiment:
             sampling_temperature=self.mt_args.sampling_temperature,
             layerwise_lr_decay=self.mt_args.layerwise_lr_decay,
             mix_tasks=self.mt_args.mix_datasets,
-            callbacks=self.callbacks,
+            callbacks=[*(self.callbacks or []), *callbacks],
         )
 
     def train_and_score(self, task_names: list[str], output_dir: str) -> tuple[MultiTaskTrainer, RunScores]:
@@ -288,23 +318,44 @@ class Experiment:
         splits = tuple(split.strip() for split in self.mt_args.score_splits.split(",") if split.strip())
         if "test" not in splits:
             raise ValueError(f"--score_splits {self.mt_args.score_splits!r} must include test (the reported scores)")
-        protocol = Protocol(self.mt_args.last_checkpoints, self.mt_args.restarts, self.mt_args.restart_epochs, splits)
+        selection = dict(
+            best_on_validation=self.mt_args.best_on_validation,
+            early_stopping_patience=self.mt_args.early_stopping_patience,
+        )
+        if any(selection.values()):
+            unvalidated = [name for name in task_names if "validation" not in self.tasks[name].windows]
+            if unvalidated:
+                raise ValueError(
+                    f"--best_on_validation and --early_stopping_patience need a validation split: {unvalidated} "
+                    "have none"
+                )
+        callbacks = evaluation_arguments(args, task_names, **selection)
+        protocol = Protocol(
+            self.mt_args.last_checkpoints,
+            self.mt_args.restarts,
+            self.mt_args.restart_epochs,
+            splits,
+            best_on_validation=self.mt_args.best_on_validation,
+        )
         return train_and_score(
-            lambda model, run_args: self.trainer(model, task_names, run_args), self.build(task_names), args, protocol
+            lambda model, run_args: self.trainer(model, task_names, run_args, callbacks),
+            self.build(task_names),
+            args,
+            protocol,
         )
 
     def run(self) -> dict:
         output_dir = self.args.output_dir
         groups = [[name] for name in self.task_names] if self.mt_args.mode == "stl" else [self.task_names]
         summary: dict[str, dict] = {}
-        steps_before = prior_steps(self.mt_args.mtl_xc_checkpoint)
-        total_steps = steps_before
+        curves: dict[str, list[dict]] = {}
         for task_names in groups:
             run_dir = os.path.join(output_dir, task_names[0]) if self.mt_args.mode == "stl" else output_dir
             trainer, run = self.train_and_score(task_names, run_dir)
-            export_run(trainer, self.tokenizer, output_dir, self.args.should_save, run.final_test_predictions)
-            total_steps = max(total_steps, steps_before + run.train_steps)
+            export_run(trainer, self.tokenizer, output_dir, self.args.should_save, run)
+            curves.update(learning_curves(trainer.state.log_history, task_names))
             for name in task_names:
+                steps_before = prior_steps(self.start_from, name)
                 summary[name] = {
                     **summarise(run.scores["test"][name]),
                     "train_steps": run.train_steps,
@@ -312,15 +363,17 @@ class Experiment:
                 }
                 if "validation" in run.scores:
                     summary[name]["validation"] = summarise(run.scores["validation"][name])
+                if name in run.selected:
+                    summary[name]["selected"] = dataclasses.asdict(run.selected[name])
         if not self.args.should_save:
             return {}
-        self.write_run_config(output_dir, total_steps)
-        method = method_name(self.mt_args.mode, self.mt_args.slicing_rate, continued=self.continues_mtl_xc)
+        write_learning_curves(curves, output_dir)
+        self.write_run_config(output_dir, {name: scores["total_steps"] for name, scores in summary.items()})
         # The run folder always holds its own scores (model cards read them); a shared results folder collects the
         # table across runs.
-        document = merge_results(output_dir, method, summary)
+        document = merge_results(output_dir, self.method, summary)
         if self.mt_args.results_dir and Path(self.mt_args.results_dir).resolve() != Path(output_dir).resolve():
-            document = merge_results(self.mt_args.results_dir, method, summary)
+            document = merge_results(self.mt_args.results_dir, self.method, summary)
         logger.info("results written to %s", self.mt_args.results_dir or output_dir)
         if self.mt_args.do_analysis:
             from mtl_bioner.analysis import analyze_run
@@ -328,12 +381,18 @@ class Experiment:
             analyze_run(output_dir)
         return document
 
-    def write_run_config(self, output_dir: str, total_steps: int) -> None:
+    @property
+    def method(self) -> str:
+        continued = self.mt_args.continue_from is not None
+        return method_name(self.mt_args.mode, self.mt_args.slicing_rate, continued=continued)
+
+    def write_run_config(self, output_dir: str, steps: dict[str, int]) -> None:
         train_sets = {
             name: [name] if self.mt_args.mode == "stl" else list(self.task_names) for name in self.task_names
         }
         config = {
             "mode": self.mt_args.mode,
+            "method": self.method,
             "slicing_rate": self.mt_args.slicing_rate,
             "datasets": self.task_names,
             "train_sets": train_sets,
@@ -346,8 +405,12 @@ class Experiment:
             "restarts": self.mt_args.restarts,
             "restart_epochs": self.mt_args.restart_epochs,
             "last_checkpoints": self.mt_args.last_checkpoints,
+            "best_on_validation": self.mt_args.best_on_validation,
+            "early_stopping_patience": self.mt_args.early_stopping_patience,
             "mtl_xc_checkpoint": self.mt_args.mtl_xc_checkpoint,
-            "total_steps": total_steps,
+            "continue_from": self.mt_args.continue_from,
+            "total_steps": max(steps.values(), default=0),
+            "steps": steps,
             "user_corpora": self.user_corpora,
         }
         Path(output_dir).mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import safetensors.torch
+import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, sort_checkpoints
 from transformers.utils import SAFE_WEIGHTS_NAME
 
@@ -29,4 +30,13 @@ def load_container_weights(model: MultiTaskModel, checkpoint_dir: str | os.PathL
     model.load_state_dict(safetensors.torch.load_file(str(path)), strict=True)
 
 
-__all__ = ["checkpoint_dirs", "load_container_weights"]
+def load_model_weights(model: torch.nn.Module, model_dir: str | os.PathLike) -> None:
+    """Load a folder written by `save_pretrained` of one per-dataset model into `model` (which may share modules
+    with other models of its container: they receive the weights too)."""
+    path = Path(model_dir) / SAFE_WEIGHTS_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no {SAFE_WEIGHTS_NAME}, expected a model folder written by save_pretrained")
+    model.load_state_dict(safetensors.torch.load_file(str(path)), strict=True)
+
+
+__all__ = ["checkpoint_dirs", "load_container_weights", "load_model_weights"]

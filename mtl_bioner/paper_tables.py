@@ -80,6 +80,7 @@ _TABLE2_ROWS = {  # Table 2 "F1 performance of STL, MTL-XC, and MTL-LS with diff
 PAPER_TABLE2 = {key: dict(zip(_TABLE2_COLUMNS, values)) for key, values in _TABLE2_ROWS.items()}
 
 METRICS = ("precision", "recall", "f1", "strict_f1")
+BASELINES = ("STL", "STL continued", "MTL-XC", "MTL-XC continued")
 SENTENCE_TEST = "approximate randomisation over test sentences (paired, two-sided, 10,000 swaps or exact)"
 SEED_TEST = "exact sign-flip permutation test over seeds (paired by seed index)"
 
@@ -234,7 +235,7 @@ def aggregate(directory: str | Path) -> dict:
                 "chosen_on": chosen_on,
                 "comparisons": [
                     c
-                    for other in ("STL", "MTL-XC", "MTL-XC continued")  # the control only when it was run
+                    for other in BASELINES  # the controls only when they were run
                     if (c := compare(dataset_scores, folders, dataset, label, other, arguments["seed"])) is not None
                 ],
             }
@@ -282,7 +283,15 @@ def protocol_line(arguments: dict) -> str:
     seed_text = (
         f"{seeds} seed{'s' if seeds > 1 else ''} ({', '.join(str(arguments['seed'] + s) for s in range(seeds))})"
     )
-    if arguments["equal_compute"]:
+    if arguments["equal_compute"] and arguments.get("epochs") is not None:
+        total = arguments["epochs"]
+        start = total * arguments["xc_fraction"]
+        compute = (
+            f"equal compute per dataset: {total:g} epochs of each dataset for every method (STL {total:g} per "
+            f"dataset; MTL-XC {total:g} over all datasets; MTL-LS and MTL-XC continued {start:g} of MTL-XC + "
+            f"{total - start:g} of their own)"
+        )
+    elif arguments["equal_compute"]:
         total = arguments["updates"]
         start = round(total * arguments["xc_fraction"])
         compute = (
@@ -388,7 +397,8 @@ def table2_markdown(document: dict) -> str:
     rates = document["protocol"]["rates"]
     ls_labels = [f"MTL-LS {rate:.2f}" for rate in rates]
     present = {label for row in document["rows"].values() for label in row["methods"]}
-    labels = ["STL", "MTL-XC"] + (["MTL-XC continued"] if "MTL-XC continued" in present else []) + ls_labels
+    labels = [label for label in ("STL", "STL continued", "MTL-XC", "MTL-XC continued") if label in present]
+    labels += ls_labels
     header = ["Entity type", "Dataset", *labels, "Best rate (test)", "Best rate (validation) → test F1"]
     lines = _preamble(document, "Table 2: F1 of STL, MTL-XC and MTL-LS per slicing rate (test, percent)")
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -459,7 +469,12 @@ def plot_groups(document: dict, directory: Path) -> list[Path]:
                     color="C2",
                     label="MTL-LS",
                 )
-            for label, color, style in (("STL", "C0", "-"), ("MTL-XC", "C1", "-"), ("MTL-XC continued", "C3", ":")):
+            for label, color, style in (
+                ("STL", "C0", "-"),
+                ("STL continued", "C0", ":"),
+                ("MTL-XC", "C1", "-"),
+                ("MTL-XC continued", "C3", ":"),
+            ):
                 if methods.get(label, {}).get("f1") is not None:
                     axis.axhline(100 * methods[label]["f1"]["mean"], color=color, linestyle=style, label=label)
             paper = row["paper"]["table2"] or {}
@@ -480,12 +495,13 @@ def plot_groups(document: dict, directory: Path) -> list[Path]:
     return paths
 
 
-BASELINES = ("STL", "MTL-XC", "MTL-XC continued")
 SIGNIFICANCE_LEVEL = 0.05
 
 
 def _protocol_name(arguments: dict) -> str:
     if arguments["equal_compute"]:
+        if arguments.get("epochs") is not None:
+            return f"equal compute ({arguments['epochs']:g} epochs per dataset)"
         return f"equal compute ({arguments['updates']} updates)"
     return "the paper's protocol"
 
@@ -498,7 +514,11 @@ def summary_markdown(documents: Sequence[dict]) -> str:
     """Several sweeps in one table (the CPU study: groups x protocols), so that the answer to "does MTL-LS beat STL
     and MTL-XC?" is counted by code, not read off by eye: per dataset the chosen MTL-LS rate against each baseline
     (ΔF1, p over test sentences), then per protocol on how many datasets it is ahead or behind, and significantly."""
-    header = ["Protocol", "Dataset", "Seeds", "MTL-LS rate (chosen on)", *(f"vs {baseline}" for baseline in BASELINES)]
+    compared = {
+        c["against"] for d in documents for r in d["rows"].values() for c in r["significance"].get("comparisons", [])
+    }
+    baselines = [baseline for baseline in BASELINES if baseline in compared]
+    header = ["Protocol", "Dataset", "Seeds", "MTL-LS rate (chosen on)", *(f"vs {baseline}" for baseline in baselines)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     tallies: dict[str, dict[str, list[dict]]] = {}
     for document in documents:
@@ -510,7 +530,7 @@ def summary_markdown(documents: Sequence[dict]) -> str:
             comparisons = {c["against"]: c for c in significance["comparisons"]}
             seeds = max(len(c["seeds"]) for c in significance["comparisons"])
             cells = [protocol, key, str(seeds), f"{significance['rate']:.2f} ({significance['chosen_on']})"]
-            for baseline in BASELINES:
+            for baseline in baselines:
                 comparison = comparisons.get(baseline)
                 if comparison is None:
                     cells.append("–")

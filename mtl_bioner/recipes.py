@@ -115,13 +115,18 @@ def config_overrides(config_class: type, text: str | None) -> dict:
     return {key: getattr(probe, key) for key in (item.split("=")[0].strip() for item in text.split(",") if item)}
 
 
-def load_trained_model(path: str | Path) -> CRFModel:
-    """A model this project saved: an export folder, or the first export of a multi-task run folder."""
+def load_trained_model(path: str | Path, dataset: str | None = None) -> CRFModel:
+    """A model this project saved: an export folder, or a run folder's export of `dataset` (by default its first
+    export: every export of an MTL-XC run is the same model)."""
     path = Path(path)
     if not (path / "config.json").exists():
         exports = sorted(path.glob("export/*/config.json"))
         if not exports:
             raise FileNotFoundError(f"{path}: neither a checkpoint folder nor a run folder with export/<dataset>/")
+        if dataset is not None:
+            exports = [export for export in exports if export.parent.name == dataset]
+            if not exports:
+                raise FileNotFoundError(f"{path}: no export/{dataset}/ to start {dataset}'s model from")
         path = exports[0].parent
     return AutoModelForTokenClassification.from_pretrained(path)
 
@@ -132,10 +137,11 @@ def build_container(
     labels: dict[str, list[str]],
     *,
     slicing_rate: float | None = None,
-    mtl_xc_checkpoint: str | None = None,
+    start_from: str | None = None,
 ) -> MultiTaskModel:
-    """STL and MTL-XC: one model for the given tasks (continuing an MTL-XC run when `mtl_xc_checkpoint` is given).
-    MTL-LS: a model per task, its embeddings and bottom layers shared and initialised from the MTL-XC run."""
+    """STL and MTL-XC: one model for the given tasks, continuing the run `start_from` when given (its export of the
+    STL task). MTL-LS: a model per task, its embeddings and bottom layers shared and initialised from the MTL-XC run
+    `start_from`."""
     task_names = list(labels)
     if mode == "mtl-ls":
         # One load of the initial weights per label set; every dataset gets its own copy of it.
@@ -147,14 +153,14 @@ def build_container(
                 initial[key] = recipe.initial_model(labels[name])
             return copy.deepcopy(initial[key])
 
-        return layer_sliced(task_names, make_model, slicing_rate, load_trained_model(mtl_xc_checkpoint))
+        return layer_sliced(task_names, make_model, slicing_rate, load_trained_model(start_from))
     if mode == "mtl-xc" and len({tuple(names) for names in labels.values()}) > 1:
         raise ValueError(f"MTL-XC needs one label set across datasets, got {labels}")
-    if mtl_xc_checkpoint is not None:
-        model = load_trained_model(mtl_xc_checkpoint)
+    if start_from is not None:
+        model = load_trained_model(start_from, task_names[0] if mode == "stl" else None)
         expected = recipe.head_settings(labels[task_names[0]])["id2label"]
         if {int(index): label for index, label in model.config.id2label.items()} != expected:
-            raise ValueError(f"{mtl_xc_checkpoint} tags {model.config.id2label}, expected {expected}")
+            raise ValueError(f"{start_from} tags {model.config.id2label}, expected {expected}")
         return single_model(task_names, model)
     return single_model(task_names, recipe.initial_model(labels[task_names[0]]))
 

@@ -20,19 +20,18 @@ def mean_and_sd(values: Sequence[float]) -> tuple[float, float]:
 
 
 def method_name(mode: str, slicing_rate: float | None = None, *, continued: bool = False) -> str:
-    """Column name of a run: STL, MTL-XC, MTL-XC continued (more updates on an MTL-XC run: the control that
-    separates slicing from extra training) or MTL-LS <rate>."""
-    if mode == "stl":
-        return "STL"
-    if mode == "mtl-xc":
-        return "MTL-XC continued" if continued else "MTL-XC"
-    return f"MTL-LS {slicing_rate:.2f}"
+    """Column name of a run: STL, MTL-XC, MTL-LS <rate>, or STL / MTL-XC continued (more updates on an earlier run:
+    the controls that separate slicing from extra training)."""
+    if mode == "mtl-ls":
+        return f"MTL-LS {slicing_rate:.2f}"
+    name = {"stl": "STL", "mtl-xc": "MTL-XC"}[mode]
+    return f"{name} continued" if continued else name
 
 
 def _method_order(name: str) -> tuple:
     if name.startswith("MTL-LS"):
         return (3, float(name.split()[-1]))
-    return ({"STL": 0, "MTL-XC": 1}.get(name, 2), 0.0)
+    return ({"STL": 0, "STL continued": 1, "MTL-XC": 2}.get(name, 2.5), 0.0)
 
 
 def _row_info(key: str) -> tuple[int, str, str]:

@@ -62,6 +62,7 @@ from .results import method_name
 RUN_SCRIPT = Path(__file__).resolve().parents[1] / "run_ner_mtl.py"
 SWEEP_FILE = "sweep.json"
 CONTINUED = "MTL-XC continued"
+STL_CONTINUED = "STL continued"
 XC_START = "MTL-XC start"
 # Flags the sweep sets for each run itself; passing them through would contradict the plan.
 OWNED_FLAGS = (
@@ -70,6 +71,7 @@ OWNED_FLAGS = (
     "--datasets",
     "--slicing_rate",
     "--mtl_xc_checkpoint",
+    "--continue_from",
     "--output_dir",
     "--seed",
     "--resume_from_checkpoint",
@@ -168,12 +170,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, default=1, help="Number of seeds; seed s uses --seed + s.")
     parser.add_argument("--seed", type=int, default=42, help="Base seed.")
     parser.add_argument("--output_dir", required=True, help="Sweep folder: one sub-folder per run, then the tables.")
-    parser.add_argument("--equal_compute", action="store_true", help="Same optimizer updates U for every method.")
-    parser.add_argument("--updates", type=int, help="U for --equal_compute.")
+    parser.add_argument(
+        "--equal_compute", action="store_true", help="The same budget per dataset's model for every method."
+    )
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--updates", type=int, help="--equal_compute budget: U optimizer updates.")
+    budget.add_argument(
+        "--epochs", type=float, help="--equal_compute budget: E epochs (MTL runs: E passes over every dataset)."
+    )
     parser.add_argument(
         "--xc_fraction", type=float, default=0.5, help="Equal compute: share of U that MTL-LS spends in MTL-XC."
     )
-    parser.add_argument("--controls", action="store_true", help="Also run MTL-XC continued (MTL-LS's extra updates).")
+    parser.add_argument(
+        "--controls",
+        action="store_true",
+        help="Also run MTL-XC continued for MTL-LS's extra training and, without --equal_compute, STL continued.",
+    )
     parser.add_argument("--mix_datasets", action="store_true", help="MTL-XC batches mix datasets (passed to runs).")
     parser.add_argument("--launcher", choices=("inprocess", "accelerate"), default="inprocess")
     parser.add_argument("--accelerate_config", help="accelerate launch --config_file for --launcher accelerate.")
@@ -196,15 +208,25 @@ def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespa
             reason = " (--equal_compute sets it from --updates)" if flag_name(argument) in EQUAL_COMPUTE_FLAGS else ""
             parser.error(f"{flag_name(argument)} is set by the sweep for each run{reason}")
     if options.equal_compute:
-        if options.updates is None or options.updates < 2:
-            parser.error("--equal_compute needs --updates U (at least 2 optimizer updates)")
-        xc_updates = round(options.updates * options.xc_fraction)
-        if not 1 <= xc_updates < options.updates:
+        if options.updates is None and options.epochs is None:
+            parser.error("--equal_compute needs a budget: --updates U or --epochs E")
+        if options.updates is not None:
+            if options.updates < 2:
+                parser.error("--updates must be at least 2 optimizer updates")
+            xc_updates = round(options.updates * options.xc_fraction)
+            if not 1 <= xc_updates < options.updates:
+                parser.error(
+                    f"--xc_fraction {options.xc_fraction} leaves MTL-LS {xc_updates} of {options.updates} updates"
+                )
+        elif options.epochs <= 0 or not 0 < options.xc_fraction < 1:
             parser.error(
-                f"--xc_fraction {options.xc_fraction} leaves MTL-LS {xc_updates} of {options.updates} updates"
+                f"--epochs must be positive and --xc_fraction in (0, 1), got {options.epochs}, {options.xc_fraction}"
             )
-    elif options.updates is not None:
-        parser.error("--updates only applies with --equal_compute (otherwise pass --max_steps to every run)")
+    elif options.updates is not None or options.epochs is not None:
+        parser.error(
+            "--updates and --epochs only apply with --equal_compute (otherwise pass --max_steps or "
+            "--num_train_epochs to every run)"
+        )
     if options.seeds < 1:
         parser.error("--seeds must be at least 1")
     if options.accelerate_config and options.launcher != "accelerate":
@@ -248,29 +270,40 @@ def sweep_arguments(options: argparse.Namespace, passthrough: Sequence[str]) -> 
     values = {key: value for key, value in vars(options).items() if key not in LAUNCH_ONLY}
     if not options.equal_compute:
         values["xc_fraction"] = None
+    if values.get("epochs") is None:
+        values.pop("epochs", None)  # sweeps recorded before --epochs existed compare equal
     return {**values, "passthrough": list(passthrough)}
+
+
+def _budget_flags(options: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
+    """The run flags of an equal-compute budget: (whole budget, the MTL-XC start's share, the rest), empty
+    without --equal_compute (the passed-through flags then set every run's length)."""
+    if not options.equal_compute:
+        return [], [], []
+    if options.updates is not None:
+        start = round(options.updates * options.xc_fraction)
+        return [["--max_steps", str(value)] for value in (options.updates, start, options.updates - start)]
+    start = options.epochs * options.xc_fraction
+    return [["--num_train_epochs", f"{value:g}"] for value in (options.epochs, start, options.epochs - start)]
 
 
 def plan_sweep(options: argparse.Namespace, passthrough: Sequence[str]) -> list[PlannedRun]:
     """Every run of the sweep, seed by seed: STL per dataset, MTL-XC (and its equal-compute start), MTL-LS per rate,
-    then the control. Dependencies name the MTL-XC run an MTL-LS or continued run starts from."""
+    then the controls. Dependencies name the run an MTL-LS or continued run starts from."""
     root = Path(options.output_dir)
     datasets = tuple(options.datasets)
     corpora = ["--corpora", options.corpora] if options.corpora else []
     dataset_flags = (["--group", options.group] if options.group else ["--datasets", ",".join(datasets)]) + corpora
     mix = ["--mix_datasets"] if options.mix_datasets else []
+    whole, start_share, rest = _budget_flags(options)
     total = options.updates if options.equal_compute else None
-    xc_updates = round(total * options.xc_fraction) if total else None
-    extra = total - xc_updates if total else None
     runs: list[PlannedRun] = []
 
-    def add(
-        name, mode, method, label, seed_index, run_datasets, flags, *, rate=None, after=(), updates=None, seen=None
-    ):
+    def add(name, mode, method, label, seed_index, run_datasets, flags, budget, *, rate=None, after=(), seen=None):
         folder = root / name
         seed = options.seed + seed_index
-        steps = ["--max_steps", str(updates)] if updates is not None else []
-        argv = ["--mode", mode, *flags, "--output_dir", str(folder), "--seed", str(seed), *steps, *passthrough]
+        argv = ["--mode", mode, *flags, "--output_dir", str(folder), "--seed", str(seed), *budget, *passthrough]
+        updates = int(budget[1]) if budget and budget[0] == "--max_steps" else None
         runs.append(
             PlannedRun(
                 name=name,
@@ -300,13 +333,13 @@ def plan_sweep(options: argparse.Namespace, passthrough: Sequence[str]) -> list[
                 index,
                 [dataset],
                 ["--datasets", dataset, *corpora],
-                updates=total,
+                whole,
             )
-        add(f"{prefix}/mtl-xc", "mtl-xc", "MTL-XC", "MTL-XC", index, datasets, dataset_flags + mix, updates=total)
+        add(f"{prefix}/mtl-xc", "mtl-xc", "MTL-XC", "MTL-XC", index, datasets, dataset_flags + mix, whole)
         start = f"{prefix}/mtl-xc"
         if options.equal_compute:
             start = f"{prefix}/mtl-xc-start"
-            add(start, "mtl-xc", "MTL-XC", XC_START, index, datasets, dataset_flags + mix, updates=xc_updates)
+            add(start, "mtl-xc", "MTL-XC", XC_START, index, datasets, dataset_flags + mix, start_share)
         start_folder = str(root / start)
         for rate in options.rates:
             method = method_name("mtl-ls", rate)
@@ -319,15 +352,40 @@ def plan_sweep(options: argparse.Namespace, passthrough: Sequence[str]) -> list[
                 index,
                 datasets,
                 flags,
+                rest,
                 rate=rate,
                 after=[start],
-                updates=extra,
                 seen=total,
             )
         if options.controls:
-            flags = dataset_flags + mix + ["--mtl_xc_checkpoint", start_folder]
-            name = f"{prefix}/mtl-xc-continued"
-            add(name, "mtl-xc", CONTINUED, CONTINUED, index, datasets, flags, after=[start], updates=extra, seen=total)
+            flags = dataset_flags + mix + ["--continue_from", start_folder]
+            add(
+                f"{prefix}/mtl-xc-continued",
+                "mtl-xc",
+                CONTINUED,
+                CONTINUED,
+                index,
+                datasets,
+                flags,
+                rest,
+                after=[start],
+                seen=total,
+            )
+            if not options.equal_compute:
+                for dataset in datasets:
+                    stl = f"{prefix}/stl/{dataset}"
+                    flags = ["--datasets", dataset, *corpora, "--continue_from", str(root / stl)]
+                    add(
+                        f"{prefix}/stl-continued/{dataset}",
+                        "stl",
+                        STL_CONTINUED,
+                        STL_CONTINUED,
+                        index,
+                        [dataset],
+                        flags,
+                        rest,
+                        after=[stl],
+                    )
     return execution_order(runs)
 
 

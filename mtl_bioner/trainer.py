@@ -130,9 +130,6 @@ class MultiTaskTrainer(Trainer):
         self.eval_split = eval_split
         # Window rows per (task, split), read from the Arrow table once: evaluation runs per checkpoint and split.
         self._window_rows: dict[tuple[str, str], list[dict]] = {}
-        # Word predictions of the latest `evaluate` per split and task: the protocol exports the final model's test
-        # predictions from here rather than predicting the test set once more.
-        self.evaluated_predictions: dict[str, dict[str, list[list[str]]]] = {}
         self.sampling_temperature = sampling_temperature
         self.layerwise_lr_decay = layerwise_lr_decay
         self.mix_tasks = mix_tasks
@@ -295,7 +292,6 @@ class MultiTaskTrainer(Trainer):
         self._memory_tracker.start()
         split = split or self.eval_split
         output = self._score(eval_dataset, split, ignore_keys, metric_key_prefix)
-        self.evaluated_predictions.setdefault(split, {}).update(output.predictions)
         metrics = output.metrics
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)

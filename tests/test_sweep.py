@@ -44,10 +44,12 @@ def test_plan_lists_every_run_in_dependency_order(tmp_path):
         "mtl-ls-0.50",
         "mtl-ls-1.00",
         "mtl-xc-continued",
+        "stl-continued/BC5CDR-disease",
+        "stl-continued/NCBI-disease",
     ]
     assert [run.name for run in runs] == [f"seed-{s}/{name}" for s in (0, 1) for name in per_seed]
     by_name = {run.name: run for run in runs}
-    assert [by_name[f"seed-1/{name}"].seed for name in per_seed] == [8] * 6
+    assert [by_name[f"seed-1/{name}"].seed for name in per_seed] == [8] * 8
     stl = by_name["seed-0/stl/NCBI-disease"]
     assert (stl.mode, stl.datasets, flag(stl, "--datasets"), stl.dependencies) == (
         "stl",
@@ -58,7 +60,16 @@ def test_plan_lists_every_run_in_dependency_order(tmp_path):
     for name in ("mtl-ls-0.50", "mtl-ls-1.00", "mtl-xc-continued"):
         run = by_name[f"seed-1/{name}"]
         assert run.dependencies == ("seed-1/mtl-xc",)
-        assert flag(run, "--mtl_xc_checkpoint") == str(tmp_path / "seed-1" / "mtl-xc")
+        start = flag(run, "--mtl_xc_checkpoint") or flag(run, "--continue_from")
+        assert start == str(tmp_path / "seed-1" / "mtl-xc")
+    # STL continued trains each STL model on, with the same flags: the control for the extra training of MTL-LS.
+    stl_continued = by_name["seed-0/stl-continued/NCBI-disease"]
+    assert (stl_continued.mode, stl_continued.method, stl_continued.dependencies) == (
+        "stl",
+        "STL continued",
+        ("seed-0/stl/NCBI-disease",),
+    )
+    assert flag(stl_continued, "--continue_from") == str(tmp_path / "seed-0" / "stl" / "NCBI-disease")
     assert (
         by_name["seed-0/mtl-ls-0.50"].method == "MTL-LS 0.50"
         and flag(by_name["seed-0/mtl-ls-0.50"], "--slicing_rate") == "0.5"
@@ -98,7 +109,9 @@ def test_equal_compute_gives_every_model_the_same_updates(tmp_path):
     # MTL-LS and the control start from the short MTL-XC run, not the reported one, so they too total 10 updates.
     for name in ("mtl-ls-0.50", "mtl-ls-1.00", "mtl-xc-continued"):
         assert by_name[name].dependencies == ("seed-0/mtl-xc-start",)
-        assert flag(by_name[name], "--mtl_xc_checkpoint") == str(tmp_path / "seed-0" / "mtl-xc-start")
+        start = flag(by_name[name], "--mtl_xc_checkpoint") or flag(by_name[name], "--continue_from")
+        assert start == str(tmp_path / "seed-0" / "mtl-xc-start")
+    assert not any("stl-continued" in name for name in by_name)  # STL continued would break the budget
     assert {run.total_updates for run in runs if run.label != sweep.XC_START} == {10}
     assert by_name["mtl-xc-start"].label == sweep.XC_START and by_name["mtl-xc-start"].method == "MTL-XC"
     mixed = {name for name, run in by_name.items() if "--mix_datasets" in run.argv}
@@ -106,6 +119,21 @@ def test_equal_compute_gives_every_model_the_same_updates(tmp_path):
     odd = plan(tmp_path, "--equal_compute", "--updates", "9", seeds="1")[2]
     start, ls = (next(r for r in odd if r.name.endswith(n)) for n in ("mtl-xc-start", "mtl-ls-0.50"))
     assert int(flag(start, "--max_steps")) + int(flag(ls, "--max_steps")) == 9
+
+
+def test_equal_compute_in_epochs_splits_the_epochs_of_every_dataset(tmp_path):
+    _, _, runs = plan(tmp_path, "--equal_compute", "--epochs", "6", "--controls", seeds="1")
+    epochs = {run.name.split("/", 1)[1]: flag(run, "--num_train_epochs") for run in runs}
+    assert epochs == {
+        "stl/BC5CDR-disease": "6",
+        "stl/NCBI-disease": "6",
+        "mtl-xc": "6",
+        "mtl-xc-start": "3",
+        "mtl-ls-0.50": "3",
+        "mtl-ls-1.00": "3",
+        "mtl-xc-continued": "3",
+    }
+    assert all("--max_steps" not in run.argv and run.updates is None for run in runs)
 
 
 def test_rate_zero_shares_only_embeddings_and_is_planned_like_any_rate(tmp_path):
@@ -120,8 +148,11 @@ def test_rate_zero_shares_only_embeddings_and_is_planned_like_any_rate(tmp_path)
         (["--mode", "stl"], "--mode is set by the sweep"),
         (["--slicing_rate=0.5"], "--slicing_rate is set by the sweep"),
         (["--equal_compute", "--updates", "8", "--max_steps", "3"], "--equal_compute sets it"),
-        (["--equal_compute"], "needs --updates"),
-        (["--updates", "8"], "only applies with --equal_compute"),
+        (["--equal_compute"], "needs a budget: --updates U or --epochs E"),
+        (["--updates", "8"], "only apply with --equal_compute"),
+        (["--epochs", "2"], "only apply with --equal_compute"),
+        (["--equal_compute", "--epochs", "4", "--num_train_epochs", "3"], "--equal_compute sets it"),
+        (["--continue_from", "runs/x"], "--continue_from is set by the sweep"),
         (["--rates", "0.5,0.50"], "distinct slicing rates"),
         (["--rates", "1.5"], "outside"),
         (["--equal_compute", "--updates", "4", "--xc_fraction", "1.0"], "leaves MTL-LS"),
@@ -163,7 +194,14 @@ def test_dry_run_prints_the_exact_commands_and_writes_nothing(tmp_path, capsys):
 
 
 # A stand-in for run_ner_mtl: writes what a finished run writes, with scores that depend on method, seed and dataset.
-SCORES = {"STL": 0.80, "MTL-XC": 0.78, "MTL-LS 0.50": 0.83, "MTL-LS 1.00": 0.79, "MTL-XC continued": 0.81}
+SCORES = {
+    "STL": 0.80,
+    "STL continued": 0.82,
+    "MTL-XC": 0.78,
+    "MTL-LS 0.50": 0.83,
+    "MTL-LS 1.00": 0.79,
+    "MTL-XC continued": 0.81,
+}
 
 
 def fake_run(argv):
@@ -172,7 +210,7 @@ def fake_run(argv):
     if mode == "mtl-ls":
         method = f"MTL-LS {float(values['--slicing_rate']):.2f}"
     else:
-        method = "MTL-XC continued" if "--mtl_xc_checkpoint" in values else sweep.method_name(mode)
+        method = sweep.method_name(mode, continued="--continue_from" in values)
     datasets = values["--datasets"].split(",")
     rows = {}
     for index, dataset in enumerate(datasets):
@@ -630,7 +668,11 @@ def test_a_paper_style_sweep_links_the_runs_it_shares_with_an_equal_compute_one(
     out = capsys.readouterr().out
     assert all(f"[reuse] seed-0/{name.split('/', 1)[1]}: linked from {equal / name}" in out for name in shared)
     trained = [call[call.index("--output_dir") + 1] for call in fake_runner]
-    assert trained == [str(paper / "seed-0" / "mtl-ls-0.50"), str(paper / "seed-0" / "mtl-xc-continued")]
+    assert trained == [
+        str(paper / "seed-0" / "mtl-ls-0.50"),
+        str(paper / "seed-0" / "mtl-xc-continued"),
+        *(str(paper / "seed-0" / "stl-continued" / task) for task in TASKS),
+    ]
     linked = paper / "seed-0" / "mtl-xc" / "checkpoint-8" / "model.safetensors"
     assert linked.read_bytes() == b"weights" and linked.stat().st_ino == checkpoint.stat().st_ino
     assert (paper / "seed-0" / "mtl-xc" / "results.json").read_text() == (
@@ -638,7 +680,12 @@ def test_a_paper_style_sweep_links_the_runs_it_shares_with_an_equal_compute_one(
     ).read_text()
     # With the control run, the chosen rate is also tested against it (slicing against more training alone).
     row = json.loads((paper / "results.json").read_text())["rows"]["NCBI-disease"]
-    assert {c["against"] for c in row["significance"]["comparisons"]} == {"STL", "MTL-XC", "MTL-XC continued"}
+    assert {c["against"] for c in row["significance"]["comparisons"]} == {
+        "STL",
+        "STL continued",
+        "MTL-XC",
+        "MTL-XC continued",
+    }
     assert "| MTL-XC continued | " in (paper / "table2.md").read_text()
     # A run whose command differs is never linked, whatever its name.
     assert (

