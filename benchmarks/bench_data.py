@@ -33,7 +33,7 @@ def load_pass(data_dir: str | None, cache_dir: str, tokenizer_dir: str, max_seq_
 
     from data_scripts.crichton import SPLIT_FILES, CorpusUnavailableError
     from data_scripts.registry import ROWS, load_row
-    from mtl_bioner.alignment import tokenize_dataset
+    from mtl_bioner.tagging.alignment import tokenize_dataset
 
     datasets.disable_progress_bars()
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)

@@ -10,7 +10,7 @@ mode); the standard pipeline (`pipeline("token-classification", aggregation_stra
 `AutoModelForTokenClassification` holding the checkpoint's encoder and emission layer: argmax instead of Viterbi)
 gets the same sentences as text. Every path runs in subprocesses of its own, so each peak RSS is that path's alone;
 each process loads and warms up, then all of a path's processes start together on a signal. "2 processes" are two
-1-thread processes on alternate sentences (what `torchrun --nproc_per_node 2 -m mtl_bioner.cli` does by chunks),
+1-thread processes on alternate sentences (what `torchrun --nproc_per_node 2 -m mtl_bioner.tagging.cli` does by chunks),
 timed from the first start to the last end. Paths are interleaved over `--rounds` rounds so that all see the same
 machine load; figures are medians over rounds, int8/fp32 ratios medians of each round's ratio. "CPU words/s" divides
 by the process CPU time instead of the wall time: on a shared machine it is the steadier figure.
@@ -81,8 +81,8 @@ def standard_pipeline(model_dir: str, batch_size: int):
     """transformers' token-classification pipeline over the checkpoint's own encoder and emission layer."""
     from transformers import AutoConfig, AutoModelForTokenClassification, pipeline
 
-    from mtl_bioner.alignment import load_tokenizer
-    from mtl_bioner.inference import BioNERTagger
+    from mtl_bioner.tagging.alignment import load_tokenizer
+    from mtl_bioner.tagging.tagger import BioNERTagger
 
     crf = BioNERTagger.from_pretrained(model_dir, device="cpu").model
     backbone = crf.backbone
@@ -124,7 +124,7 @@ def worker(arguments: dict) -> None:
             return None
 
     else:
-        from mtl_bioner.inference import BioNERTagger
+        from mtl_bioner.tagging.tagger import BioNERTagger
 
         tagger = BioNERTagger.from_pretrained(
             arguments["model"], device="cpu", batch_size=batch_size, quantize=arguments["quantize"]
@@ -246,7 +246,7 @@ def main() -> None:
     if not (Path(args.model) / "config.json").is_file():
         parser.error(f"--model {args.model}: no config.json there, expected a checkpoint folder")
 
-    from mtl_bioner.metrics import entity_scores
+    from mtl_bioner.training.metrics import entity_scores
 
     sentences, gold = load_test_set(args.dataset, args.split)
     num_words = sum(map(len, sentences))

@@ -14,7 +14,6 @@ each dataset with `BioNERTagger.tag_words` on the same test sentences the CRF ta
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
@@ -29,12 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import command, machine, publish  # noqa: E402
 
+from mtl_bioner.vocabulary import RunConfig, read_results, train_runtime  # noqa: E402
+
 
 DEFAULT_DATASETS = ("NCBI-disease", "BC5CDR-disease")
 WINDOW = 2
 AFFIX_LENGTHS = (1, 2, 3, 4)
 CRF_METHOD = "feature CRF"
-TRAINER_STATE = "trainer_state.json"
 
 
 def word_shape(word: str) -> str:
@@ -116,19 +116,10 @@ def mode_folders(run_dir: Path) -> list[Path]:
     return folders
 
 
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is missing: is {path.parent} a finished run of run_ner_mtl.py?") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
-
-
 def run_scores(run_folder: Path, dataset: str) -> tuple[str, dict[str, float]]:
     """(method name, test scores) of `dataset` in a run folder's own `results.json`, which holds that run's method."""
     path = run_folder / "results.json"
-    rows = read_json(path).get("rows", {})
+    rows = read_results(run_folder)
     if dataset not in rows:
         raise KeyError(f"{path}: no row {dataset!r} (rows: {', '.join(sorted(rows)) or 'none'})")
     results = rows[dataset].get("results", {})
@@ -143,29 +134,11 @@ def run_scores(run_folder: Path, dataset: str) -> tuple[str, dict[str, float]]:
     return method, {key: float(scores[key]) for key in ("precision", "recall", "f1")}
 
 
-def train_runtime(output_dir: Path) -> float | None:
-    """Seconds Trainer spent in `train()` for the run in `output_dir` and its restarts (`restart-<k>/`), from the
-    `train_runtime` entry of `trainer_state.json`'s log history; None when a state file lacks it. Checkpoint states
-    never hold it: Trainer logs it after the last save."""
-    total = 0.0
-    for state_dir in [output_dir, *sorted(output_dir.glob("restart-*"))]:
-        path = state_dir / TRAINER_STATE
-        if not path.is_file():
-            return None
-        runtimes = [
-            entry["train_runtime"] for entry in read_json(path).get("log_history", []) if "train_runtime" in entry
-        ]
-        if not runtimes:
-            return None
-        total += float(runtimes[-1])
-    return total
-
-
 def mtl_xc_folder(run_folder: Path, run_dir: Path) -> Path | None:
     """The MTL-XC run folder a run continued from, per its `run_config.json` (which may name one of its exports):
     the folder of that name in `run_dir` (the runs being compared), else the path as written. None: it started
     afresh."""
-    source = read_json(run_folder / "run_config.json").get("mtl_xc_checkpoint")
+    source = RunConfig.read(run_folder).starts_from
     if not source:
         return None
     path = Path(source)
@@ -248,7 +221,7 @@ def labelled_split(dataset, split: str) -> tuple[list[list[str]], list[list[str]
 
 def crf_row(name: str, corpus, timed: list[list[str]], rounds: int) -> Row:
     """Train the feature CRF on `corpus`' train split, score it on test, time its tagging of `timed`."""
-    from mtl_bioner.metrics import entity_scores
+    from mtl_bioner.training.metrics import entity_scores
 
     train_words, train_tags = labelled_split(corpus, "train")
     test_words, test_tags = labelled_split(corpus, "test")
@@ -280,7 +253,7 @@ def main() -> None:
     import torch
 
     from data_scripts.registry import load_row
-    from mtl_bioner.inference import BioNERTagger
+    from mtl_bioner.tagging.tagger import BioNERTagger
 
     torch.set_num_threads(args.threads)
     datasets = [name.strip() for name in args.datasets.split(",") if name.strip()]

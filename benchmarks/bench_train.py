@@ -22,7 +22,7 @@ from _report import command, machine, publish  # noqa: E402
 from transformers import XLNetConfig, XLNetForTokenClassification  # noqa: E402
 
 from modeling_xlnet_crf import XLNetCRFConfig, XLNetForTokenClassificationCRF  # noqa: E402
-from mtl_bioner.multitask import layer_sliced, single_model  # noqa: E402
+from mtl_bioner.training.multitask import layer_sliced, single_model  # noqa: E402
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ import yaml
 
 from .crichton import CorpusFormatError, CorpusUnavailableError
 from .files import FORMATS, SPLITS, _guess_format, load_files, load_tagged_dataset
-from .registry import GROUPS, ROWS, UserCorpus, get_row, load_group, load_row, register_corpus
+from .registry import GROUPS, ROWS, UserCorpus, get_row, load_group, load_row
 from .schemes import OUTSIDE, canonical_scheme
 
 
@@ -124,6 +124,7 @@ class CorpusEntry:
             citation=self.citation or (row.citation if row else None),
             attribution=row.attribution if row else None,
             description=self.description,
+            source=row.source if row else self.location if self.source == "hub" else None,
         )
 
 
@@ -147,6 +148,10 @@ class CorporaFile:
             f"group ({', '.join(GROUPS)})"
         )
 
+    def describe(self, names: Iterable[str]) -> dict[str, UserCorpus]:
+        """What tables and model cards say about the corpora of this file among `names` (paper rows are left out)."""
+        return {name: self.corpora[name].describe() for name in names if name in self.corpora}
+
     def check_names(self, names: Iterable[str]) -> list[str]:
         """The names, each a corpus of this file or a paper row; the error names every unknown one."""
         names = list(names)
@@ -168,11 +173,8 @@ class CorporaFile:
         skip_unavailable: bool = False,
         cache_dir: str | os.PathLike | None = None,
     ) -> dict[str, datasets.DatasetDict]:
-        """Load paper rows and corpora of this file by name, registering the corpora for tables and model cards."""
+        """Load paper rows and corpora of this file by name."""
         names = self.check_names(names)
-        for name in names:
-            if name in self.corpora:
-                register_corpus(self.corpora[name].describe())
         return load_group(
             names,
             data_dir,
@@ -207,11 +209,36 @@ def read_corpora_file(path: str | os.PathLike) -> CorporaFile:
     return corpora_file
 
 
-def check_one_label_set(corpora: Mapping[str, datasets.DatasetDict]) -> None:
-    """MTL-XC shares one CRF: every corpus must speak the same labels. The error lists each corpus's labels."""
-    labels = {
-        name: tuple(next(iter(corpus.values())).features["ner_tags"].feature.names) for name, corpus in corpora.items()
-    }
+def resolve_datasets(group: str | None, names: str | None, corpora: str | os.PathLike | None = None) -> list[str]:
+    """The datasets a command names, by `group` or by comma-separated `names` (exactly one of the two): paper groups
+    and rows, and with a `corpora` file also its groups and corpora. Errors name every unknown one, and the file."""
+    if bool(group) == bool(names):
+        raise ValueError("give exactly one of --datasets (comma-separated rows or corpora) or --group")
+    corpora_file = read_corpora_file(corpora) if corpora else None
+    if group:
+        if corpora_file is not None:
+            return corpora_file.group_members(group)
+        if group not in GROUPS:
+            raise ValueError(
+                f"--group {group!r} is not one of the paper groups {sorted(GROUPS)}; a group of a corpora file needs "
+                "--corpora FILE"
+            )
+        return list(GROUPS[group])
+    listed = [name.strip() for name in names.split(",") if name.strip()]
+    if corpora_file is not None:
+        corpora_file.check_names(listed)
+    else:
+        for name in listed:
+            get_row(name)  # raises with the list of valid rows
+    if not listed or len(set(listed)) != len(listed):
+        raise ValueError(f"--datasets {names!r} must name distinct rows or corpora")
+    return listed
+
+
+def check_one_label_set(labels: Mapping[str, Sequence[str]]) -> None:
+    """MTL-XC shares one CRF: every corpus must speak the same labels (`labels`: each corpus's label names). The
+    error lists each corpus's labels."""
+    labels = {name: tuple(names) for name, names in labels.items()}
     if len(set(labels.values())) > 1:
         listing = "; ".join(f"{name}: {', '.join(names)}" for name, names in labels.items())
         raise ValueError(
@@ -503,4 +530,11 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-__all__ = ["CorporaFile", "CorporaFileError", "CorpusEntry", "check_one_label_set", "read_corpora_file"]
+__all__ = [
+    "CorporaFile",
+    "CorporaFileError",
+    "CorpusEntry",
+    "check_one_label_set",
+    "read_corpora_file",
+    "resolve_datasets",
+]

@@ -25,12 +25,9 @@ from .schemes import TagSchemeError, label_names, repair_tags, validate_tags
 
 logger = logging.getLogger(__name__)
 
+UPSTREAM_REPOSITORY = "cambridgeltl/MTL-Bioinformatics-2016"
 UPSTREAM_COMMIT = "df0df02"
-URL_TEMPLATE = (
-    "https://raw.githubusercontent.com/cambridgeltl/MTL-Bioinformatics-2016/"
-    + UPSTREAM_COMMIT
-    + "/data/{folder}/{file}"
-)
+URL_TEMPLATE = f"https://raw.githubusercontent.com/{UPSTREAM_REPOSITORY}/{UPSTREAM_COMMIT}/data/{{folder}}/{{file}}"
 ENV_VAR = "CRICHTON_DATA_DIR"
 
 SPLIT_FILES: dict[str, str] = {"train": "train.tsv", "validation": "devel.tsv", "test": "test.tsv"}
@@ -269,7 +266,7 @@ class Crichton(datasets.GeneratorBasedBuilder):
                     "ner_tags": datasets.List(datasets.ClassLabel(names=names)),
                 }
             ),
-            homepage="https://github.com/cambridgeltl/MTL-Bioinformatics-2016",
+            homepage=f"https://github.com/{UPSTREAM_REPOSITORY}",
             citation=_CITATION,
         )
 

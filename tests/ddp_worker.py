@@ -11,8 +11,8 @@ from transformers import TrainerCallback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import run_ner_mtl  # noqa: E402
-from mtl_bioner.multitask import MultiTaskModel  # noqa: E402
+from mtl_bioner.training import arguments, experiment  # noqa: E402
+from mtl_bioner.training.multitask import MultiTaskModel  # noqa: E402
 
 
 TASKS_SEEN: list[str] = []
@@ -38,6 +38,6 @@ class ReportPerRank(TrainerCallback):
 
 
 if __name__ == "__main__":
-    model_args, data_args, mt_args, training_args = run_ner_mtl.parse_arguments()
-    run_ner_mtl.check_arguments(model_args, mt_args)
-    run_ner_mtl.Experiment(model_args, data_args, mt_args, training_args, callbacks=[ReportPerRank()]).run()
+    model_args, data_args, mt_args, training_args = arguments.parse_arguments()
+    arguments.check_arguments(model_args, mt_args)
+    experiment.Experiment(model_args, data_args, mt_args, training_args, callbacks=[ReportPerRank()]).run()

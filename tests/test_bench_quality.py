@@ -67,7 +67,8 @@ def run_dir(tmp_path) -> Path:
         _write_json(tmp_path / folder / "results.json", _scores(method, f1))
         # As written when training ran from the repository root: relative to that folder, not to the benchmark's.
         source = "runs/demo/mtl-xc" if folder.startswith("mtl-ls") else None
-        _write_json(tmp_path / folder / "run_config.json", {"mode": folder, "mtl_xc_checkpoint": source})
+        config = {"mode": folder[:6], "datasets": DATASETS, "mtl_xc_checkpoint": source}
+        _write_json(tmp_path / folder / "run_config.json", {**config, "slicing_rate": 0.5 if source else None})
         for name in DATASETS:
             _write_json(tmp_path / folder / "export" / name / "config.json", {"model_type": "encoder-crf"})
     _write_json(tmp_path / "stl" / "NCBI-disease" / "trainer_state.json", _state(100.0))
@@ -136,7 +137,7 @@ def test_the_report_table_prints_percent_and_bolds_the_best_f1_of_each_dataset(r
             lambda run: (run / "mtl-xc" / "export" / "BC5CDR-disease" / "config.json").unlink(),
             "no exported checkpoint",
         ),
-        (lambda run: (run / "mtl-ls-0.5" / "run_config.json").write_text("{"), r"run_config\.json: not valid JSON"),
+        (lambda run: (run / "mtl-ls-0.5" / "run_config.json").write_text("{"), r"run_config\.json:1: not valid JSON"),
         (lambda run: (run / "stl" / "results.json").unlink(), r"stl/results\.json is missing"),
     ],
 )

@@ -29,11 +29,11 @@ from modeling_xlnet_crf import (
     EncoderForTokenClassificationCRF,
     XLNetForTokenClassificationCRF,
 )
-from mtl_bioner.alignment import encode_sentence, load_tokenizer
-from mtl_bioner.collator import DataCollatorForWordCRF
-from mtl_bioner.hub import build_model_card
-from mtl_bioner.inference import BioNERTagger
-from mtl_bioner.multitask import layer_sliced
+from mtl_bioner.model_card import build_model_card
+from mtl_bioner.tagging.alignment import encode_sentence, load_tokenizer
+from mtl_bioner.tagging.collator import DataCollatorForWordCRF
+from mtl_bioner.tagging.tagger import BioNERTagger
+from mtl_bioner.training.multitask import layer_sliced
 
 
 TEXTS = [
@@ -259,7 +259,7 @@ def test_checkpoints_exported_before_any_encoder_support_still_load():
 
 
 def run_ner(argv: list[str]) -> dict:
-    from run_ner_mtl import main
+    from mtl_bioner.training.experiment import main
 
     return main(argv)
 

