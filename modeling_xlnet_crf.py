@@ -893,6 +893,28 @@ class CRFTokenClassificationMixin:
         logits, encoder_outputs = self._encode(
             input_ids, attention_mask, token_type_ids, inputs_embeds, output_attentions, output_hidden_states
         )
+        output = self.decode_logits(
+            logits, attention_mask=attention_mask, labels=labels, word_ids=word_ids, output_marginals=output_marginals
+        )
+        output.hidden_states, output.attentions = encoder_outputs.hidden_states, encoder_outputs.attentions
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if not return_dict:
+            values = (logits, output.predictions, output.hidden_states, output.attentions)
+            values = values + (output.marginals,) if output_marginals else values
+            return ((output.loss,) + values) if output.loss is not None else values
+        return output
+
+    def decode_logits(
+        self,
+        logits: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        word_ids: torch.Tensor | None = None,
+        output_marginals: bool = False,
+    ) -> TokenClassifierCRFOutput:
+        """Everything from the emission logits on: the CRF loss, Viterbi tags and marginals at the positions the CRF
+        tags. Apart from `forward` so that emissions computed elsewhere (an exported ONNX graph) decode exactly as
+        the model's own."""
         positions, continuation = self.crf_positions(attention_mask, labels, word_ids)
         if positions is None:
             positions = torch.ones(logits.shape[:2], dtype=torch.bool, device=logits.device)
@@ -917,20 +939,7 @@ class CRFTokenClassificationMixin:
                     predictions = predictions.masked_fill(continuation, -100)
             if output_marginals:
                 marginals = self.crf.marginals(emissions, positions)
-
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
-        if not return_dict:
-            output = (logits, predictions, encoder_outputs.hidden_states, encoder_outputs.attentions)
-            output = output + (marginals,) if output_marginals else output
-            return ((loss,) + output) if loss is not None else output
-        return TokenClassifierCRFOutput(
-            loss=loss,
-            logits=logits,
-            predictions=predictions,
-            hidden_states=encoder_outputs.hidden_states,
-            attentions=encoder_outputs.attentions,
-            marginals=marginals,
-        )
+        return TokenClassifierCRFOutput(loss=loss, logits=logits, predictions=predictions, marginals=marginals)
 
 
 class XLNetForTokenClassificationCRF(CRFTokenClassificationMixin, XLNetPreTrainedModel):

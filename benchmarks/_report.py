@@ -7,21 +7,15 @@ import sys
 from pathlib import Path
 
 
-def machine() -> str:
-    import torch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores visible, torch.get_num_threads()={torch.get_num_threads()}; "
-        f"Python {platform.python_version()}, torch {torch.__version__}, {platform.system()} {platform.release()}"
-    )
+
+def machine() -> str:
+    """The CPU model with its AMX / AVX512-BF16 / AVX512-VNNI flags, cores, threads and versions
+    (`mtl_bioner.machine`), plus the kernel."""
+    from mtl_bioner.machine import machine_line
+
+    return f"{machine_line()}; {platform.system()} {platform.release()}"
 
 
 def command() -> str:

@@ -1,6 +1,7 @@
-"""CPU tagging speed, memory and accuracy of a trained CRF checkpoint: fp32 against int8 and bf16 (`--quantize int8`,
-`--quantize bf16`), 1 and 2 threads, 2 processes against 1, and transformers' standard token-classification pipeline on
-the same encoder.
+"""CPU tagging speed, memory and accuracy of a trained CRF checkpoint: the PyTorch backend in fp32, int8 and bf16
+(`--quantize int8`, `--quantize bf16`), the ONNX Runtime backend in fp32 and int8 (`--backend onnx`), on 1 and 2
+threads, against transformers' standard token-classification pipeline on the same encoder. An ablation graph with
+every MatMul in int8 shows what keeping the chosen nodes in fp32 buys (`onnx_backend.fp32_nodes`).
 
     python benchmarks/bench_infer.py --model runs/demo/mtl-ls-0.5/export/NCBI-disease
 
@@ -11,7 +12,8 @@ mode); the standard pipeline (`pipeline("token-classification", aggregation_stra
 gets the same sentences as text. Every path runs in subprocesses of its own, so each peak RSS is that path's alone;
 each process loads and warms up, then all of a path's processes start together on a signal. "2 processes" are two
 1-thread processes on alternate sentences (what `torchrun --nproc_per_node 2 -m mtl_bioner.tagging.cli` does by chunks),
-timed from the first start to the last end. Paths are interleaved over `--rounds` rounds so that all see the same
+timed from the first start to the last end. The windows are the demo's training windows (`--max_seq_length 128
+--stride 32`), so that fp32 PyTorch scores what the run's own evaluation scored. Paths are interleaved over `--rounds` rounds so that all see the same
 machine load; figures are medians over rounds, int8/fp32 ratios medians of each round's ratio. "CPU words/s" divides
 by the process CPU time instead of the wall time: on a shared machine it is the steadier figure.
 
@@ -50,25 +52,39 @@ class Contender:
     quantize: str | None
     threads: int
     processes: int = 1
+    backend: str = "torch"
+    graph: str | None = None  # an ONNX graph other than the checkpoint's own (the ablation)
 
     @property
     def cores(self) -> int:
         return self.threads * self.processes
 
+    @property
+    def precision(self) -> str:
+        return f"{self.backend} {self.quantize or 'fp32'}" + (" (every MatMul int8)" if self.graph else "")
 
-PRECISIONS = ("fp32", "int8", "bf16")
-REDUCED = PRECISIONS[1:]
-# (suffix of the path name, threads per process, processes)
-LAYOUTS = (("2 threads", 2, 1), ("1 thread", 1, 1), ("2 processes x 1 thread", 1, 2))
-PIPELINE = "standard pipeline (fp32, argmax), 2 threads"
-PATHS = (
-    *(
-        Contender(f"{precision}, {suffix}", "tagger", None if precision == "fp32" else precision, threads, processes)
-        for suffix, threads, processes in LAYOUTS
-        for precision in PRECISIONS
-    ),
-    Contender(PIPELINE, "pipeline", None, 2),
-)
+
+# (backend, quantize): PyTorch fp32 is the reference of every ratio.
+PRECISIONS = (("torch", None), ("torch", "int8"), ("torch", "bf16"), ("onnx", None), ("onnx", "int8"))
+REFERENCE = "torch fp32"
+ABLATION = "onnx-int8-all-matmuls"
+LAYOUTS = (("2 threads", 2), ("1 thread", 1))
+PIPELINE = "standard pipeline (torch fp32, argmax), 2 threads"
+
+
+def contenders(ablation_graph: str) -> tuple[Contender, ...]:
+    paths = [
+        Contender(f"{backend} {quantize or 'fp32'}, {suffix}", "tagger", quantize, threads, backend=backend)
+        for suffix, threads in LAYOUTS
+        for backend, quantize in PRECISIONS
+    ]
+    paths += [
+        Contender(
+            f"onnx int8 (every MatMul int8), {suffix}", "tagger", "int8", threads, backend="onnx", graph=ablation_graph
+        )
+        for suffix, threads in LAYOUTS
+    ]
+    return (*paths, Contender(PIPELINE, "pipeline", None, 2))
 
 
 def peak_rss_mib() -> float:
@@ -124,11 +140,21 @@ def worker(arguments: dict) -> None:
             return None
 
     else:
+        from mtl_bioner.tagging.onnx_backend import OnnxCRFModel
         from mtl_bioner.tagging.tagger import BioNERTagger
 
+        windows = {"max_seq_length": arguments["max_seq_length"], "stride": arguments["stride"]}
         tagger = BioNERTagger.from_pretrained(
-            arguments["model"], device="cpu", batch_size=batch_size, quantize=arguments["quantize"]
+            arguments["model"],
+            device="cpu",
+            batch_size=batch_size,
+            quantize=arguments["quantize"],
+            backend=arguments["backend"],
+            **windows,
         )
+        if arguments["graph"]:  # the same checkpoint over another graph
+            model = OnnxCRFModel(tagger.model.model, arguments["graph"])
+            tagger = BioNERTagger(model, tagger.tokenizer, batch_size=batch_size, quantize="int8", **windows)
         tagger.tag_words(sentences[: 2 * batch_size])
 
         def run():
@@ -160,6 +186,8 @@ def run_path(path: Contender, common: dict, log_dir: Path) -> dict:
             **common,
             "kind": path.kind,
             "quantize": path.quantize,
+            "backend": path.backend,
+            "graph": path.graph,
             "threads": path.threads,
             "shard": shard,
             "shards": path.processes,
@@ -234,6 +262,8 @@ def main() -> None:
     parser.add_argument("--dataset", default="NCBI-disease", help="Paper row whose test sentences are tagged.")
     parser.add_argument("--split", default="test")
     parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--max_seq_length", type=int, default=128, help="Window size in pieces (the demo's).")
+    parser.add_argument("--stride", type=int, default=32, help="Window overlap in pieces (the demo's).")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write", metavar="BENCHMARKS.md", help="replace the bench_infer section of this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -246,17 +276,31 @@ def main() -> None:
     if not (Path(args.model) / "config.json").is_file():
         parser.error(f"--model {args.model}: no config.json there, expected a checkpoint folder")
 
+    from mtl_bioner.tagging.onnx_backend import export_onnx, graph_path
     from mtl_bioner.training.metrics import entity_scores
 
     sentences, gold = load_test_set(args.dataset, args.split)
     num_words = sum(map(len, sentences))
-    runs: dict[str, list[dict]] = {path.name: [] for path in PATHS}
+    export_onnx(args.model, quantize="int8")  # the graphs as bioner-export writes them, from this checkpoint
     with tempfile.TemporaryDirectory(prefix="bench_infer_") as scratch:
+        ablation = str(Path(scratch) / f"{ABLATION}.onnx")
+        export_onnx(args.model)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(graph_path(args.model)), ablation, weight_type=QuantType.QInt8, per_channel=True)
+        paths = contenders(ablation)
+        runs: dict[str, list[dict]] = {path.name: [] for path in paths}
         sentences_file = Path(scratch) / "sentences.json"
         sentences_file.write_text(json.dumps(sentences), encoding="utf-8")
-        common = {"model": args.model, "sentences": str(sentences_file), "batch_size": args.batch_size}
+        common = {
+            "model": args.model,
+            "sentences": str(sentences_file),
+            "batch_size": args.batch_size,
+            "max_seq_length": args.max_seq_length,
+            "stride": args.stride,
+        }
         for round_index in range(args.rounds):
-            order = PATHS[round_index % len(PATHS) :] + PATHS[: round_index % len(PATHS)]
+            order = paths[round_index % len(paths) :] + paths[: round_index % len(paths)]
             for path in order:
                 runs[path.name].append(run_path(path, common, Path(scratch)))
                 print(
@@ -269,81 +313,58 @@ def main() -> None:
     def median(name: str, key: str) -> float:
         return statistics.median(run[key] for run in runs[name])
 
-    def ratio(numerator: str, denominator: str, key: str) -> float:
+    def ratio(numerator: str, denominator: str, key: str = "words_per_second") -> float:
         return statistics.median(a[key] / b[key] for a, b in zip(runs[numerator], runs[denominator], strict=True))
 
-    scores = {
-        precision: entity_scores(gold, runs[f"{precision}, 2 threads"][0]["tags"])["f1"] for precision in PRECISIONS
-    }
-    disagreements = {}
-    for path in PATHS:
-        if path.kind != "tagger":
-            continue
-        reference = runs[f"{path.quantize or 'fp32'}, 2 threads"][0]["tags"]
-        disagreements[path.name] = sum(
+    taggers = [path for path in paths if path.kind == "tagger"]
+    f1 = {path.precision: entity_scores(gold, runs[path.name][0]["tags"])["f1"] for path in taggers}
+    disagreements = {
+        path.name: sum(
             a != b
             for run in runs[path.name]
-            for sentence, reference_sentence in zip(run["tags"], reference, strict=True)
-            for a, b in zip(sentence, reference_sentence, strict=True)
+            for sentence, reference in zip(run["tags"], runs[taggers[0].name][0]["tags"], strict=True)
+            for a, b in zip(sentence, reference, strict=True)
         )
-    engine = runs["int8, 2 threads"][0]["engine"]
+        for path in taggers
+    }
     lines = [
-        "## Inference on CPU: fp32, int8 and bf16 tagger, threads and processes, standard pipeline",
+        "## Inference on CPU: PyTorch and ONNX Runtime backends, fp32 and reduced precision, 1 and 2 threads",
         "",
         f"`{Path(args.model).name}` checkpoint on the {len(sentences)} `{args.dataset}` {args.split} sentences "
-        f"({num_words} words); batch size {args.batch_size}; median of {args.rounds} interleaved rounds; int8 = "
-        f"dynamic quantization of the encoder's Linear layers but the feed-forward down-projections (engine `{engine}`), bf16 = the encoder under bfloat16 "
-        "autocast (CPU capability "
-        f"`{runs['bf16, 2 threads'][0]['capability']}`); emission output and CRF in fp32 in both; "
-        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}.",
+        f"({num_words} words), windows of {args.max_seq_length} pieces (stride {args.stride}), batch size "
+        f"{args.batch_size}; median of {args.rounds} interleaved rounds, each path in processes of its own; "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}. torch int8: dynamic int8 Linear layers but "
+        f"the feed-forward down-projections (engine `{runs[taggers[1].name][0]['engine']}`); torch bf16: the encoder "
+        "under bfloat16 autocast; onnx: the encoder and emission layer exported by `bioner-export`, run by ONNX Runtime "
+        "(int8: dynamic int8 MatMuls but the feed-forward down-projections and the emission layer); the CRF decodes "
+        "in fp32 in PyTorch in every path.",
         "",
-        "| path | cores | words/s | words/s per core | CPU words/s | s (median) | peak RSS per process (MiB) |",
+        f"Machine: {machine()}.",
+        "",
+        "| backend and precision | threads | words/s | × torch fp32 | entity F1 | Δ F1 | peak RSS (MiB) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for path in PATHS:
-        rss = max(max(run["peak_rss_mib"]) for run in runs[path.name])
-        lines.append(
-            f"| {path.name} | {path.cores} | {median(path.name, 'words_per_second'):,.0f} | "
-            f"{median(path.name, 'words_per_second') / path.cores:,.0f} | "
-            f"{median(path.name, 'cpu_words_per_second'):,.0f} | {median(path.name, 'seconds'):.2f} | {rss:,.0f} |"
-        )
+    for suffix, threads in LAYOUTS:
+        reference = f"{REFERENCE}, {suffix}"
+        for path in [path for path in taggers if path.threads == threads]:
+            rss = max(max(run["peak_rss_mib"]) for run in runs[path.name])
+            lines.append(
+                f"| {path.precision} | {threads} | {median(path.name, 'words_per_second'):,.0f} | "
+                f"{ratio(path.name, reference):.2f} | {100 * f1[path.precision]:.2f} | "
+                f"{100 * (f1[path.precision] - f1[REFERENCE]):+.2f} | {rss:,.0f} |"
+            )
     lines += [
+        f"| {PIPELINE} | 2 | {median(PIPELINE, 'words_per_second'):,.0f} | "
+        f"{ratio(PIPELINE, f'{REFERENCE}, 2 threads'):.2f} | – | – | "
+        f"{max(max(run['peak_rss_mib']) for run in runs[PIPELINE]):,.0f} |",
         "",
-        f"Entity F1 on {args.dataset} {args.split} (seqeval default mode): fp32 **{100 * scores['fp32']:.2f}**, "
-        + ", ".join(
-            f"{precision} **{100 * scores[precision]:.2f}** ({100 * (scores[precision] - scores['fp32']):+.2f})"
-            for precision in REDUCED
-        )
-        + " (goal: within 0.3 of fp32).",
+        "× torch fp32: median over rounds of each round's ratio to PyTorch fp32 on the same threads. Entity F1 "
+        f"(seqeval's default mode) of each path's first run on {args.dataset} {args.split}. Words tagged differently "
+        "from PyTorch fp32 (all rounds): "
+        + ", ".join(f"{name} {count}" for name, count in disagreements.items() if count)
+        + " (int8 activation scales are computed per batch, so batches of other sentences may change a few tags).",
         "",
-    ]
-    for precision in REDUCED:
-        lines += [
-            f"{precision} / fp32 words/s: **{ratio(f'{precision}, 2 threads', 'fp32, 2 threads', 'words_per_second'):.2f}x** "
-            f"on 2 threads, {ratio(f'{precision}, 1 thread', 'fp32, 1 thread', 'words_per_second'):.2f}x on 1 thread, "
-            + f"{ratio(f'{precision}, 2 processes x 1 thread', 'fp32, 2 processes x 1 thread', 'words_per_second'):.2f}x"
-            + " in 2 processes (goal: 1.8x on 2 cores); per CPU second "
-            f"{ratio(f'{precision}, 2 threads', 'fp32, 2 threads', 'cpu_words_per_second'):.2f}x on 2 threads.",
-            "",
-        ]
-    lines += [
-        "2 processes x 1 thread / 1 process x 2 threads: "
-        + ", ".join(
-            f"{precision} {ratio(f'{precision}, 2 processes x 1 thread', f'{precision}, 2 threads', 'words_per_second'):.2f}x"
-            for precision in PRECISIONS
-        )
-        + ". Tagger / standard pipeline, 2 threads: "
-        + ", ".join(
-            f"{precision} {ratio(f'{precision}, 2 threads', PIPELINE, 'words_per_second'):.2f}x"
-            for precision in PRECISIONS
-        )
-        + ".",
-        "",
-        "Words tagged differently from the same precision's first 2-thread run (all rounds): "
-        + ", ".join(f"{name} {count}" for name, count in disagreements.items())
-        + " (int8 activation scales are computed per batch, so differently composed batches may change a few tags).",
-        "",
-        f"Machine: {machine()}. Command: `{command()}`.",
+        f"Command: `{command()}`.",
     ]
     publish("\n".join(lines), "bench_infer", args.write)
 

@@ -3,8 +3,8 @@
 A run of `run_ner_mtl.py` leaves `OUTPUT/export/<dataset>/` (weights, config with `auto_map`, `modeling_xlnet_crf.py`,
 tokenizer), `OUTPUT/run_config.json` and `OUTPUT/results.json`. `push_run_to_hub` stages each export with its model
 card and the custom pipeline's code, and uploads it to its own repository `<hub_model_id>-<dataset>`. Only
-safetensors weights, JSON, Python and tokenizer files are uploaded; pickled files (`*.bin`, `*.pt`, `*.pth`, `*.pkl`)
-never are.
+safetensors weights, JSON, Python and tokenizer files and the ONNX graphs of `bioner-export` are uploaded; pickled
+files (`*.bin`, `*.pt`, `*.pth`, `*.pkl`) never are.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from huggingface_hub import HfApi
 
 from .model_card import build_model_card
+from .tagging.onnx_backend import ONNX_DIR
 from .tagging.remote_code import add_pipeline_code
 from .vocabulary import read_json
 
@@ -63,6 +64,9 @@ def stage_export(
     for file in sorted(export_dir.iterdir()):
         if file.is_file() and file.suffix in UPLOADED_SUFFIXES and file.name != "README.md":
             shutil.copy2(file, staging_dir / file.name)
+    for graph in sorted(export_dir.glob(f"{ONNX_DIR}/*.onnx")):  # bioner-export's graphs travel with the checkpoint
+        (staging_dir / ONNX_DIR).mkdir(exist_ok=True)
+        shutil.copy2(graph, staging_dir / ONNX_DIR / graph.name)
     add_pipeline_code(staging_dir)
     build_model_card(export_dir, run_dir, dataset_key, repo_id=repo_id).save(staging_dir / "README.md")
     return staging_dir

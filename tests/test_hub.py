@@ -116,6 +116,12 @@ def test_staging_refuses_pickles_and_missing_code(run_dir, tmp_path):
         "tokenizer.json",
     } <= names
     assert "custom_pipelines" in json.loads((staged / "config.json").read_text())
+    assert not (staged / "onnx").exists()
+    (export / "onnx").mkdir()
+    (export / "onnx" / "model.onnx").write_bytes(b"graph")
+    assert (stage_export(run_dir, "NCBI-disease", tmp_path / "stage-onnx") / "onnx" / "model.onnx").read_bytes() == (
+        b"graph"
+    )
     (export / "modeling_xlnet_crf.py").unlink()
     with pytest.raises(FileNotFoundError, match="modeling_xlnet_crf.py"):
         stage_export(run_dir, "NCBI-disease", tmp_path / "stage2")
@@ -124,6 +130,9 @@ def test_staging_refuses_pickles_and_missing_code(run_dir, tmp_path):
 
 
 def test_push_run_to_fake_hub(run_dir, tiny_model_dir, tmp_path):
+    from mtl_bioner.tagging.onnx_backend import export_onnx
+
+    export_onnx(run_dir / "export" / "NCBI-disease")  # the graph travels with the checkpoint
     storage = tmp_path / "hub_storage"
     with FakeHub(storage) as hub:
         script = (
@@ -164,6 +173,13 @@ def test_push_run_to_fake_hub(run_dir, tiny_model_dir, tmp_path):
     assert not list(pushed.glob("*.bin"))
     expected = BioNERTagger.from_pretrained(tiny_model_dir, device="cpu")(TOY_TEXT)
     assert expected and BioNERTagger.from_pretrained(pushed, device="cpu")(TOY_TEXT) == expected
+    assert (pushed / "onnx" / "model.onnx").is_file() and not (
+        storage / "org" / "xlnet-crf-BioNLP13CG-chem" / "onnx"
+    ).exists()
+    onnx_entities = BioNERTagger.from_pretrained(pushed, backend="onnx")(TOY_TEXT)
+    assert [{k: v for k, v in e.items() if k != "score"} for e in onnx_entities] == [
+        {k: v for k, v in e.items() if k != "score"} for e in expected
+    ]
     assert "model-index" in (pushed / "README.md").read_text()
 
 

@@ -8,6 +8,7 @@ has the most context on both sides. Nothing is padded here: the collator pads on
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,18 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 IGNORE_INDEX = -100
 NO_WORD = -1
 LABEL_SCHEMES = ("first", "x")
+
+
+def register_model_classes() -> None:
+    """Register the `xlnet-crf` and `encoder-crf` Auto classes from the installed `modeling_xlnet_crf`, when it is.
+
+    Imported by name, not by an import statement: this module also runs as a checkpoint's remote code, where the
+    model file is not installed and loading needs `trust_remote_code=True` instead.
+    """
+    try:
+        importlib.import_module("modeling_xlnet_crf")
+    except ImportError:
+        pass
 
 
 def load_tokenizer(name_or_path: str, **kwargs) -> PreTrainedTokenizerBase:

@@ -66,7 +66,7 @@ from typing import IO, Any
 
 from .entities import OVERLAP_POLICIES as MODEL_OVERLAP_POLICIES
 from .journal import ShardOutput, mark_merged, merge_shards, progress_path, read_journal
-from .precision import CPU_ONLY_MODES, QUANTIZATION_MODES
+from .precision import BACKENDS, CPU_ONLY_MODES, QUANTIZATION_MODES
 from .readers import INPUT_FORMATS, READERS, Document, Item, Malformed, Passage, guess_input_format
 from .writers import OUTPUT_FORMATS, WRITERS
 
@@ -213,8 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--quantize",
         choices=QUANTIZATION_MODES,
         default=None,
-        help="int8: int8 encoder Linear layers (CPU); bf16: the encoder under bfloat16 autocast (CPUs with AMX or "
-        "AVX512-BF16, GPUs). Faster; the CRF still decodes exactly, in fp32.",
+        help="int8: int8 encoder Linear layers (CPU; with --backend onnx the int8 graph); bf16: the encoder under "
+        "bfloat16 autocast (CPUs with AMX or AVX512-BF16, GPUs). Faster; the CRF still decodes exactly, in fp32.",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="onnx: the checkpoint's ONNX graph in ONNX Runtime, on the CPU (bioner-export writes it; a local "
+        "checkpoint without it gets it exported on the fly).",
     )
     parser.add_argument("--trust_remote_code", action="store_true", help="Load checkpoints through their own code.")
     parser.add_argument("--no_progress", action="store_true", help="No progress bar on stderr.")
@@ -226,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _run(args, Processes.from_environment())
-    except (OSError, ValueError, TypeError) as error:  # bad input or checkpoint: one line, not a traceback
+    except (OSError, ValueError, TypeError, ImportError) as error:  # bad input, checkpoint or setup: one line
         print(f"bioner-tag: error: {error}", file=sys.stderr)
         return 1
 
@@ -254,6 +261,7 @@ def _settings(args: argparse.Namespace, input_format: str, processes: Processes)
         "max_seq_length": args.max_seq_length,
         "stride": args.stride,
         "quantize": args.quantize,
+        "backend": args.backend,
     }
 
 
@@ -358,11 +366,8 @@ def _load_tagger(args: argparse.Namespace, processes: Processes):
 
     device = args.device
     if device is None:
-        device = (
-            f"cuda:{processes.local_rank}"
-            if torch.cuda.is_available() and args.quantize not in CPU_ONLY_MODES
-            else "cpu"
-        )
+        cpu_only = args.quantize in CPU_ONLY_MODES or args.backend == "onnx"
+        device = f"cuda:{processes.local_rank}" if torch.cuda.is_available() and not cpu_only else "cpu"
     return BioNERTagger.from_pretrained(
         args.model if len(args.model) > 1 else args.model[0],
         device=device,
@@ -372,6 +377,7 @@ def _load_tagger(args: argparse.Namespace, processes: Processes):
         overlaps="resolve" if args.overlaps == "resolve" else "keep",
         trust_remote_code=args.trust_remote_code,
         quantize=args.quantize,
+        backend=args.backend,
     )
 
 

@@ -1,5 +1,6 @@
-"""Reduced precision for tagging on CPUs and GPUs: int8 encoder Linear layers (`quantize_encoder`) or the encoder
-under bfloat16 autocast. Either way the emission layer's output and the CRF stay fp32, so decoding is exact.
+"""How the tagger runs the encoder: with PyTorch (fp32, int8 Linear layers via `quantize_encoder`, or bfloat16
+autocast) or as an ONNX graph in ONNX Runtime (`onnx_backend`: fp32 or int8). Either way the emission layer's output
+and the CRF stay fp32, so decoding is exact.
 
 The mode names need no torch (the command line's `--help` reads them); torch is imported where a mode is applied.
 """
@@ -18,6 +19,9 @@ logger = logging.getLogger(__name__)
 QUANTIZATION_MODES = ("int8", "bf16")
 # Reduced precision that needs a CPU (int8 kernels have no GPU path here); bf16 runs wherever autocast does.
 CPU_ONLY_MODES = ("int8",)
+# What runs the encoder: PyTorch, or its exported graph in ONNX Runtime (`onnx_backend`), which offers fp32 and int8.
+BACKENDS = ("torch", "onnx")
+ONNX_MODES = ("int8",)
 # Kernels for dynamically quantized Linear layers, best first. oneDNN's use the VNNI/AMX int8 instructions that CPUs with
 # AVX-512 usually have (on a Xeon with AMX: 2.1x the fp32 encoder's speed, x86 and fbgemm 1.6x); elsewhere on x86 the
 # x86 engine (fbgemm for dynamic Linear layers), and qnnpack on ARM.
@@ -87,4 +91,12 @@ def check_bf16_speed(device) -> None:
         )
 
 
-__all__ = ["CPU_ONLY_MODES", "QUANTIZATION_MODES", "check_bf16_speed", "quantize_encoder", "quantized_engine"]
+__all__ = [
+    "BACKENDS",
+    "CPU_ONLY_MODES",
+    "ONNX_MODES",
+    "QUANTIZATION_MODES",
+    "check_bf16_speed",
+    "quantize_encoder",
+    "quantized_engine",
+]

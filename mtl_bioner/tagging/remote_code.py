@@ -21,7 +21,17 @@ from .pipeline import PIPELINE_TASK, XLNetCRFTokenClassificationPipeline
 
 
 HERE = Path(__file__).resolve().parent
-REMOTE_CODE_MODULES = ("pipeline", "tagger", "windows", "precision", "entities", "alignment", "collator", "text")
+REMOTE_CODE_MODULES = (
+    "pipeline",
+    "tagger",
+    "onnx_backend",
+    "windows",
+    "precision",
+    "entities",
+    "alignment",
+    "collator",
+    "text",
+)
 SHARED_MODULES = {"schemes": Path(data_scripts.schemes.__file__)}
 IMPORT_REWRITES = {"from data_scripts.schemes import": "from .schemes import"}
 PROJECT_PACKAGES = ("mtl_bioner", "data_scripts", "modeling_xlnet_crf", "run_ner_mtl")

@@ -14,7 +14,6 @@ each other relatively, the tag reader from `data_scripts.schemes`, and never `mo
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -24,10 +23,11 @@ from transformers import AutoModelForTokenClassification, PreTrainedModel, PreTr
 
 from data_scripts.schemes import X_LABEL
 
-from .alignment import IGNORE_INDEX, encode_words, load_tokenizer, window_layout, word_pieces
+from .alignment import IGNORE_INDEX, encode_words, load_tokenizer, register_model_classes, window_layout, word_pieces
 from .collator import DataCollatorForWordCRF
 from .entities import OVERLAP_POLICIES, Entity, merge_entities, sentence_entities
-from .precision import CPU_ONLY_MODES, QUANTIZATION_MODES, check_bf16_speed, quantize_encoder
+from .onnx_backend import OnnxCRFModel, onnx_graph
+from .precision import BACKENDS, CPU_ONLY_MODES, ONNX_MODES, QUANTIZATION_MODES, check_bf16_speed, quantize_encoder
 from .text import split_sentences
 from .windows import predict_windows
 
@@ -48,17 +48,6 @@ def check_texts(texts: str | Iterable[str]) -> tuple[list[str], bool]:
 def _sentences_of(documents: list[str]) -> list[tuple[int, list]]:
     """(document index, words) for every sentence of every document, in order."""
     return [(index, words) for index, document in enumerate(documents) for words in split_sentences(document)]
-
-
-def _register_local_model() -> None:
-    """Register the `xlnet-crf` and `encoder-crf` Auto classes from the installed `modeling_xlnet_crf`, when it is installed.
-
-    Without it (e.g. this file runs as a checkpoint's remote code) loading needs `trust_remote_code=True`.
-    """
-    try:
-        importlib.import_module("modeling_xlnet_crf")
-    except ImportError:
-        pass
 
 
 def _check_folder(path: Path) -> None:
@@ -102,12 +91,14 @@ class BioNERTagger:
             )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if quantize is not None and quantize not in QUANTIZATION_MODES:
-            raise ValueError(f"quantize={quantize!r}, expected None or one of {QUANTIZATION_MODES}")
+        onnx = isinstance(model, OnnxCRFModel)
+        modes = ONNX_MODES if onnx else QUANTIZATION_MODES
+        if quantize is not None and quantize not in modes:
+            raise ValueError(f"quantize={quantize!r}, expected None or one of {modes} ({'onnx' if onnx else 'torch'})")
         device = next(model.parameters()).device
         if quantize in CPU_ONLY_MODES and device.type != "cpu":
             raise ValueError(f"quantize={quantize!r} runs on the CPU only, but the model is on {device}")
-        if quantize == "int8":
+        if quantize == "int8" and not onnx:  # an ONNX graph is quantized when exported
             quantize_encoder(model)
         elif quantize == "bf16":
             check_bf16_speed(device)
@@ -137,14 +128,22 @@ class BioNERTagger:
         overlaps: str = "keep",
         trust_remote_code: bool = False,
         quantize: str | None = None,
+        backend: str = "torch",
     ) -> BioNERTagger | MultiTagger:
         """Load a checkpoint folder or Hub id (safetensors only); a list of them gives a `MultiTagger`.
 
         `quantize="int8"` makes the encoder int8 (CPU only, see `BioNERTagger`; `device` then defaults to the CPU);
-        `quantize="bf16"` runs it under bfloat16 autocast.
+        `quantize="bf16"` runs it under bfloat16 autocast. `backend="onnx"` runs the encoder's exported ONNX graph
+        (`onnx/model.onnx`, or `onnx/model.int8.onnx` with `quantize="int8"`) in ONNX Runtime on the CPU and decodes
+        with the checkpoint's CRF; a local checkpoint without the graph gets it exported on the fly.
         """
-        if quantize is not None and quantize not in QUANTIZATION_MODES:  # before loading anything
-            raise ValueError(f"quantize={quantize!r}, expected None or one of {QUANTIZATION_MODES}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend={backend!r}, expected one of {BACKENDS}")
+        modes = ONNX_MODES if backend == "onnx" else QUANTIZATION_MODES
+        if quantize is not None and quantize not in modes:  # before loading anything
+            raise ValueError(f"quantize={quantize!r}, expected None or one of {modes} with backend={backend!r}")
+        if backend == "onnx" and device is not None and torch.device(device).type != "cpu":
+            raise ValueError(f"backend='onnx' runs on the CPU (ONNX Runtime's CPU provider), not on {device}")
         if isinstance(model_name_or_path, (list, tuple)):
             taggers = [
                 cls.from_pretrained(
@@ -155,6 +154,7 @@ class BioNERTagger:
                     stride=stride,
                     trust_remote_code=trust_remote_code,
                     quantize=quantize,
+                    backend=backend,
                 )
                 for path in model_name_or_path
             ]
@@ -162,7 +162,7 @@ class BioNERTagger:
         name = os.fspath(model_name_or_path)
         if os.path.exists(name):
             _check_folder(Path(name))
-        _register_local_model()
+        register_model_classes()
         try:
             model = AutoModelForTokenClassification.from_pretrained(
                 name, use_safetensors=True, trust_remote_code=trust_remote_code
@@ -170,10 +170,12 @@ class BioNERTagger:
             tokenizer = load_tokenizer(name)
         except Exception as error:  # a loader boundary: say which checkpoint failed and why
             raise OSError(f"Could not load a CRF checkpoint from {name!r}: {type(error).__name__}: {error}") from error
-        if device is None:
+        if backend == "onnx":
+            model = OnnxCRFModel(model, onnx_graph(name, quantize))
+        elif device is None:
             device = "cuda" if torch.cuda.is_available() and quantize not in CPU_ONLY_MODES else "cpu"
         return cls(
-            model.to(device),
+            model if backend == "onnx" else model.to(device),
             tokenizer,
             batch_size=batch_size,
             max_seq_length=max_seq_length,

@@ -49,6 +49,7 @@ def pipeline_dir(tiny_model_dir, tmp_path_factory):
     assert {path.name for path in copied} == {
         "pipeline.py",
         "tagger.py",
+        "onnx_backend.py",
         "windows.py",
         "precision.py",
         "entities.py",
