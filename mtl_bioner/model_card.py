@@ -81,6 +81,11 @@ def _corpus(key: str, user_corpora: dict[str, dict]) -> Row | UserCorpus:
     return get_row(key)
 
 
+def corpora_of(run: RunConfig, dataset_key: str) -> list[Row | UserCorpus]:
+    """The corpora `dataset_key`'s model was trained on, as the registry or the run's corpora file describe them."""
+    return [_corpus(key, run.user_corpora) for key in run.train_sets.get(dataset_key) or [dataset_key]]
+
+
 def _dataset_name(corpus: Row | UserCorpus) -> str:
     if isinstance(corpus, UserCorpus):
         return f"{corpus.key} ({corpus.description})" if corpus.description else corpus.key
@@ -149,7 +154,7 @@ def build_model_card(
     results = _scores(run_dir, dataset_key, run.method)
     labels = [model_config["id2label"][key] for key in sorted(model_config["id2label"], key=int)]
     entity_types = sorted({label.partition("-")[2] for label in labels if "-" in label})
-    corpora = [_corpus(key, run.user_corpora) for key in run.train_sets.get(dataset_key) or [dataset_key]]
+    corpora = corpora_of(run, dataset_key)
     licence = weights_licence(corpora)
     base_id, base_text = base_model(run)
     encoder = architecture(model_config)
@@ -234,4 +239,12 @@ def _eval_results(results: dict | None, dataset_key: str, row: Row | UserCorpus,
     ]
 
 
-__all__ = ["Licence", "TEMPLATE_PATH", "architecture", "base_model", "build_model_card", "weights_licence"]
+__all__ = [
+    "Licence",
+    "TEMPLATE_PATH",
+    "architecture",
+    "base_model",
+    "build_model_card",
+    "corpora_of",
+    "weights_licence",
+]

@@ -6,7 +6,7 @@
     mtl_bioner.model_card, mtl_bioner.hub      model cards and publishing (training pushes at the end)
     mtl_bioner.training                        STL / MTL-XC / MTL-LS runs
     mtl_bioner.study                           sweeps and tables over many runs
-    mtl_bioner.serving                         the tagging service
+    mtl_bioner.serving                         the tagging service and its page
 
 Nothing imports the entry script `run_ner_mtl.py`; reading corpora or results loads no torch.
 """

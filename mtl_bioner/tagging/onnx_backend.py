@@ -2,9 +2,9 @@
 exactly as in PyTorch.
 
 `export_onnx` writes `onnx/model.onnx` (fp32) beside a checkpoint's files, and `onnx/model.int8.onnx` with
-`quantize="int8"`: dynamic int8 MatMuls (weights per output channel, activations per batch) except the nodes listed by
-`fp32_nodes`, the layers whose inputs carry the outliers that cost accuracy. Both have dynamic batch and sequence axes
-and take `input_ids` and `attention_mask`; they return the emission `logits`. `OnnxCRFModel` runs such a graph and
+`quantize="int8"`: dynamic int8 MatMuls (weights per output channel, activations per batch) except the emission
+layer (`fp32_nodes`). Both have dynamic batch and sequence axes and take `input_ids` and `attention_mask`; they
+return the emission `logits`. `OnnxCRFModel` runs such a graph and
 hands its logits to the checkpoint's own CRF head (`decode_logits`), so tags are the exact Viterbi path and scores the
 exact marginals over the graph's emissions; the tagger uses it like a PyTorch model.
 
@@ -62,25 +62,26 @@ class EmissionGraph(nn.Module):
         return logits.float()
 
 
-def fp32_nodes(graph) -> list[str]:
-    """The MatMul nodes kept in fp32 in the int8 graph: those whose weight has more inputs than outputs.
+def fp32_nodes(graph, *, down_projections: bool = False) -> list[str]:
+    """The MatMul nodes the int8 graph keeps in fp32: the emission layer (its weight's output width is the number of
+    labels, far below its input width), whose few outputs are the CRF's input; with `down_projections`, also the
+    feed-forward down-projections (every weight with more inputs than outputs), as PyTorch's int8 path does.
 
-    They are the feed-forward down-projections, which read the activated width of the feed-forward block (a few large
-    outliers, so one activation scale per batch is too coarse), and the emission layer, whose few outputs are the
-    CRF's input. Measured on the demo's NCBI-disease model (BENCHMARKS.md): quantizing every MatMul costs F1, keeping
-    these in fp32 keeps it; the same rule as `precision.quantize_encoder`.
+    Chosen by measurement on the demo's NCBI-disease model (BENCHMARKS.md, on a CPU without AMX): ONNX Runtime's int8
+    kernels keep F1 with the down-projections quantized too, and keeping them in fp32 cost a third of the speed.
     """
     shapes = {initializer.name: tuple(initializer.dims) for initializer in graph.initializer}
-    kept = []
+    weights = {}
     for node in graph.node:
-        if node.op_type not in ("MatMul", "Gemm"):
-            continue
         weight = next((shapes[name] for name in node.input[1:2] if name in shapes), None)
-        if weight is not None and len(weight) == 2:
-            inputs, outputs = (weight[1], weight[0]) if node.op_type == "Gemm" else weight
-            if inputs > outputs:
-                kept.append(node.name)
-    return kept
+        if node.op_type in ("MatMul", "Gemm") and weight is not None and len(weight) == 2:
+            weights[node.name] = (weight[1], weight[0]) if node.op_type == "Gemm" else weight
+    narrowest = min((outputs for _, outputs in weights.values()), default=None)
+    return [
+        name
+        for name, (inputs, outputs) in weights.items()
+        if outputs == narrowest or (down_projections and inputs > outputs)
+    ]
 
 
 def export_onnx(

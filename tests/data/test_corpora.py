@@ -172,7 +172,7 @@ def test_every_problem_of_a_corpora_file_is_reported_with_its_key_path(tmp_path)
     with pytest.raises(CorporaFileError) as caught:
         read_corpora_file(path)
     problems = caught.value.problems
-    expected = [
+    expected = [  # pydantic's messages for shapes and types, the project's for what relates parts of the file
         "extra: unknown key",
         "output_scheme: Unknown tagging scheme 'IOBX'",
         "groups.disease: 'disease' is a paper group",
@@ -181,21 +181,20 @@ def test_every_problem_of_a_corpora_file_is_reported_with_its_key_path(tmp_path)
         "groups.empty-group: is [], expected a non-empty list",
         "corpora.my-notes.colour: unknown key",
         "corpora.my-notes.license: given with licence",
-        "corpora.my-notes.files.test: file not found:",
-        "corpora.my-notes.files.dev: unknown split, expected one of train, validation, test",
+        "corpora.my-notes.files.test[0]: file not found:",
+        "corpora.my-notes.files.dev: Input should be 'train', 'validation' or 'test'",
         "corpora.my-notes.scheme: Unknown tagging scheme 'XYZ'",
-        "corpora.two-sources: has row, saved, expected exactly one of row, files, hub, saved",
+        "corpora.two-sources: expected a mapping with exactly one of row, files, hub, saved",
         "corpora.bad-row.row: unknown row 'NCBI-diseases'",
         "corpora.NCBI-disease: 'NCBI-disease' is the name of a paper row",
         "corpora.NCBI-disease.saved: folder not found:",
         "corpora.no-train.files: has no train split",
-        "corpora.no-train.files.test: cannot tell the format from the extension '.xyz'",
-        "corpora.no-train.token_column: is 'words', expected a column number (CoNLL files)",
-        "corpora.hub-one.splits.training: unknown split",
-        "corpora.hub-one.splits.test: is 3, expected a non-empty string",
+        "corpora.no-train.files.test[0]: cannot tell the format from the extension '.xyz'",
+        "corpora.hub-one.splits.training: Input should be 'train', 'validation' or 'test'",
+        "corpora.hub-one.splits.test: Input should be a valid string",
         "corpora.hub-one.splits: has no train split",
-        "corpora.hub-one.type_map.Disease: is 7, expected a type name",
-        "corpora.empty: is empty, expected one of row, files, hub, saved",
+        "corpora.hub-one.type_map.Disease: Input should be a valid string",
+        "corpora.empty: expected a mapping with exactly one of row, files, hub, saved",
     ]
     for message in expected:
         assert any(problem.startswith(message) for problem in problems), (message, problems)
@@ -386,3 +385,24 @@ def test_mtl_xc_needs_one_label_set_and_says_which_corpus_speaks_what():
     check_one_label_set({"a": labels(disease), "b": labels(disease)})
     with pytest.raises(ValueError, match=r"one label set, got a: O, B-Disease, I-Disease; b: O, B-Chem, I-Chem"):
         check_one_label_set({"a": labels(disease), "b": labels(chemical)})
+
+
+def test_columns_are_numbers_for_conll_files_and_field_names_for_json(tmp_path):
+    (tmp_path / "a.json").write_text('[{"tokens": ["a"], "ner_tags": ["O"]}]')
+    (tmp_path / "a.tsv").write_text("a\tO\n")
+    path = write_corpora_file(
+        tmp_path,
+        """\
+        corpora:
+          json-corpus: {files: {train: a.json, test: a.json}, token_column: 0}
+          conll-corpus: {files: {train: a.tsv, test: a.tsv}, tag_column: tags, delimiter: semicolon}
+          fine: {files: {train: a.json, test: a.json}, token_column: words, tag_column: labels}
+        """,
+    )
+    with pytest.raises(CorporaFileError) as caught:
+        read_corpora_file(path)
+    assert caught.value.problems == [
+        "corpora.json-corpus.token_column: is 0, expected a field name (JSON files)",
+        "corpora.conll-corpus.delimiter: Input should be 'auto', 'tab' or 'whitespace'",
+        "corpora.conll-corpus.tag_column: is 'tags', expected a column number (CoNLL files)",
+    ]

@@ -75,15 +75,18 @@ def test_the_fp32_graph_gives_pytorchs_emissions_and_entities(checkpoints, famil
     )
 
 
-def test_the_int8_graph_keeps_the_down_projections_and_the_emission_layer_in_fp32(checkpoints):
+def test_the_int8_graph_keeps_the_emission_layer_in_fp32(checkpoints):
     onnx = pytest.importorskip("onnx")
     folder = checkpoints["bert"]
     written = export_onnx(folder, quantize="int8")
     assert written == [graph_path(folder), graph_path(folder, "int8")]
     fp32_graph = onnx.load(str(graph_path(folder))).graph
     kept = fp32_nodes(fp32_graph)
-    # MiniLM: 6 feed-forward down-projections (1536 -> 384) and the emission layer (384 -> 3).
-    assert len(kept) == 7
+    assert len(kept) == 1  # the emission layer (384 -> 3)
+    # MiniLM with its 6 feed-forward down-projections (1536 -> 384) too, as PyTorch's int8 path keeps them:
+    assert len(fp32_nodes(fp32_graph, down_projections=True)) == 7 and set(kept) < set(
+        fp32_nodes(fp32_graph, down_projections=True)
+    )
     int8_graph = onnx.load(str(graph_path(folder, "int8"))).graph
     matmuls = {node.name: node.op_type for node in int8_graph.node if "MatMul" in node.op_type}
     assert all(matmuls.get(name) == "MatMul" for name in kept)  # still fp32
