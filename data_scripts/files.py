@@ -1,6 +1,6 @@
 """Load NER corpora from local files in any tagging scheme, shaped like `datasets.load_dataset(..., data_files=...)`.
 
-CoNLL-style column files go through `crichton.read_conll`, the one column reader of the project; JSON and JSON lines
+CoNLL-style column files go through `conll.read_conll`, the one column reader of the project; JSON and JSON lines
 files hold one record per sentence. Each file's scheme is detected (or given), checked, read into spans by
 `schemes.entity_spans` and written out again in `output_scheme`, so files in IOB1, IOB2, BIOES or BILOU load to the
 same dataset. Bad input is a `CorpusFormatError` naming the file and line; nothing is dropped silently.
@@ -19,15 +19,8 @@ from pathlib import Path
 
 import datasets
 
-from .crichton import (
-    DOCSTART,
-    ConllSentence,
-    CorpusFormatError,
-    CorpusUnavailableError,
-    checked_tags,
-    locate,
-    read_conll,
-)
+from .conll import DOCSTART, ConllSentence, CorpusFormatError, checked_tags, locate, read_conll
+from .crichton import CorpusUnavailableError
 from .schemes import OUTSIDE, TagSchemeError, canonical_scheme, detect_scheme, entity_spans, label_names, spans_to_tags
 
 
