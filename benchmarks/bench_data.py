@@ -90,9 +90,11 @@ def report(args: argparse.Namespace, tokenizer_seconds: float, vocab: int, cold:
 
 
 def _environment() -> str:
-    """The data-source and offline variables the run saw, as a shell prefix."""
+    """The data-source and offline variables the run saw, as a shell prefix; the corpus folder by its role, since
+    its path is the measuring machine's own."""
+    shown = {"CRICHTON_DATA_DIR": "<corpora>"}
     names = ("CRICHTON_DATA_DIR", "HF_DATASETS_OFFLINE", "TOKENIZERS_PARALLELISM")
-    return "".join(f"{name}={os.environ[name]} " for name in names if name in os.environ)
+    return "".join(f"{name}={shown.get(name, os.environ[name])} " for name in names if name in os.environ)
 
 
 def main() -> None:
