@@ -223,3 +223,31 @@ def test_the_weights_take_the_most_restrictive_corpus_licence(texts, expected):
 
     corpora = [UserCorpus(key=f"c{index}", group="g", dataset="c", license=text) for index, text in enumerate(texts)]
     assert weights_licence(corpora).hub_id == expected
+
+
+def test_the_committed_example_card_matches_the_template_and_the_registry():
+    """model_cards/examples holds the demo's MTL-LS NCBI-disease card: its metadata must be what the registry says
+    (licence, sources, base model) and its sections those of today's template, or it must be rendered again."""
+    import re
+    from pathlib import Path
+
+    from huggingface_hub import ModelCard
+
+    from data_scripts.registry import get_row
+    from mtl_bioner.model_card import TEMPLATE_PATH, weights_licence
+
+    root = Path(__file__).resolve().parents[1]
+    card = ModelCard.load(root / "model_cards" / "examples" / "minilm-crf-mtl-ls-NCBI-disease.md")
+    data = card.data.to_dict()
+    corpora = [get_row(key) for key in ("BC5CDR-disease", "NCBI-disease")]
+    assert data["license"] == weights_licence(corpora).hub_id
+    assert data["datasets"] == [corpus.source for corpus in corpora]
+    assert data["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert {"multi-task", "layer-slicing", "disease"} <= set(data["tags"])
+    f1 = {metric["type"]: metric["value"] for metric in data["model-index"][0]["results"][0]["metrics"]}["f1"]
+    assert 0.5 < f1 < 1
+    headings = re.compile(r"^## (.+)$", re.MULTILINE)
+    template_headings = [h.split("{{")[0].strip() for h in headings.findall(TEMPLATE_PATH.read_text())]
+    card_headings = headings.findall(card.text)
+    assert len(card_headings) == len(template_headings)
+    assert all(c.startswith(t) for c, t in zip(card_headings, template_headings))
