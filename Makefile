@@ -60,6 +60,7 @@ bench: $(STAMP)  # the inference, service and quality figures read the runs of `
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_infer.py --model $(DEMO_MODEL) --write BENCHMARKS.md
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_serve.py --model $(DEMO_MODEL) --write BENCHMARKS.md
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_quality.py --run_dir runs/demo --max_sentences 200 --write BENCHMARKS.md
+	$(PY) benchmarks/bench_commands.py --targets test demo --write BENCHMARKS.md  # fresh clones of HEAD: about 40 min
 
 clean:
 	rm -rf $(VENV) runs site .pytest_cache
