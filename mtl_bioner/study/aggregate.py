@@ -138,14 +138,9 @@ def run_runtime(directory: Path, run: dict) -> float | None:
     return train_runtime(folder / run["datasets"][0] if run["mode"] == "stl" else folder)
 
 
-def adjust_for_multiplicity(rows: dict[str, dict]) -> None:
-    """Holm's correction of the bootstrap p-values over every comparison of the table (`bootstrap.p_holm`)."""
-    tested = [
-        comparison["bootstrap"]
-        for row in rows.values()
-        for comparison in row["significance"].get("comparisons", [])
-        if comparison.get("bootstrap")
-    ]
+def adjust_for_multiplicity(comparisons: Sequence[dict | None]) -> None:
+    """Holm's correction of the bootstrap p-values over the comparisons of one table (`bootstrap.p_holm`)."""
+    tested = [comparison["bootstrap"] for comparison in comparisons if comparison and comparison.get("bootstrap")]
     for result, adjusted in zip(tested, holm([result["p_value"] for result in tested])):
         result["p_holm"] = adjusted
 
@@ -193,9 +188,12 @@ def aggregate(directory: str | Path) -> dict:
                 "test_f1_at_validation_rate": validation_rate_f1,
             },
             "significance": significance,
+            # Table 1's question, sharing everything against one model per dataset.
+            "mtl_xc_vs_stl": compare(dataset_scores, folders, dataset, "MTL-XC", "STL", arguments["seed"]),
             "paper": {"table1": PAPER_TABLE1.get(dataset), "table2": PAPER_TABLE2.get(dataset)},
         }
-    adjust_for_multiplicity(rows)
+    adjust_for_multiplicity([c for row in rows.values() for c in row["significance"].get("comparisons", [])])
+    adjust_for_multiplicity([row["mtl_xc_vs_stl"] for row in rows.values()])
     return {
         "protocol": arguments,
         "header": protocol_line(arguments),
