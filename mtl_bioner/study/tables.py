@@ -79,6 +79,13 @@ def _steps_note(document: dict, labels: Sequence[str]) -> str:
     return "Updates seen per model, as the runs report them: " + "; ".join(parts) + "."
 
 
+_TESTS_NOTE = (
+    f"Primary: {BOOTSTRAP_TEST}, on entity F1 of the reported models' test predictions; it counts both the spread "
+    f"between seeds and the sampling of test sentences. Secondary: {SENTENCE_TEST} (the seeds' entity counts pooled "
+    f"per sentence: conditional on the trained models) and {SEED_TEST} on the table's per-seed F1."
+)
+
+
 def table1_markdown(document: dict) -> str:
     labels = ("STL", "MTL-XC")
     header = ["Entity type", "Dataset"] + [f"{m} {metric}" for m in labels for metric in ("P", "R", "F1")]
@@ -104,7 +111,7 @@ def table1_markdown(document: dict) -> str:
         "",
         "## Significance of MTL-XC against STL",
         "",
-        f"{_TESTS_NOTE}",
+        _TESTS_NOTE,
         "",
         "| Dataset | ΔF1 (mean over seeds) | 95 % interval | p | p (Holm) | p (sentences) | p (seeds) |",
         "|---|---|---|---|---|---|---|",
@@ -113,13 +120,6 @@ def table1_markdown(document: dict) -> str:
         if row.get("mtl_xc_vs_stl"):
             lines.append("| " + " | ".join([f"{row['dataset']} ({key})", *_test_cells(row["mtl_xc_vs_stl"])]) + " |")
     return "\n".join(lines) + "\n"
-
-
-_TESTS_NOTE = (
-    f"Primary: {BOOTSTRAP_TEST}, on entity F1 of the reported models' test predictions; it counts both the spread "
-    f"between seeds and the sampling of test sentences. Secondary: {SENTENCE_TEST} (the seeds' entity counts pooled "
-    f"per sentence: conditional on the trained models) and {SEED_TEST} on the table's per-seed F1."
-)
 
 
 def _test_cells(comparison: dict) -> list[str]:
