@@ -46,7 +46,7 @@ def merge_results(
 
 
 def results_markdown(document: dict) -> str:
-    """P/R/F1 per method (percent; F1 as mean ± sd over the evaluated checkpoints), best F1 of each row in bold."""
+    """P/R/F1 per method in percent, best F1 of each row in bold, and a note on how the checkpoints were chosen."""
     methods = sorted({m for row in document["rows"].values() for m in row["results"]}, key=method_order)
     header = ["Entity type", "Dataset"] + [f"{m} {metric}" for m in methods for metric in ("P", "R", "F1")]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -71,11 +71,22 @@ def results_markdown(document: dict) -> str:
                 f"**{f1}**" if r["f1"] == best else f1,
             ]
         lines.append("| " + " | ".join(cells) + " |")
-    notes = (
+    return "\n".join(lines) + "\n" + _notes(document)
+
+
+def _notes(document: dict) -> str:
+    """Say how the scores were chosen: a mean over the paper's last checkpoints, or each dataset's best on validation."""
+    results = [r for row in document["rows"].values() for r in row["results"].values()]
+    if results and all("selected" in r for r in results):
+        selection = (
+            "each dataset is scored at its own best validation checkpoint (its epoch is `selected` in results.json)"
+        )
+    else:
+        selection = "F1 is the mean ± sd over the evaluated checkpoints, P and R their means"
+    return (
         "\nEntity-level scores on the test split (seqeval default mode, conlleval-compatible), in percent; "
-        "F1 is the mean ± sd over the evaluated checkpoints, P and R their means. Best F1 per row in bold.\n"
+        f"{selection}. Best F1 per row in bold.\n"
     )
-    return "\n".join(lines) + "\n" + notes
 
 
 __all__ = ["merge_results", "results_markdown", "summarise"]

@@ -32,6 +32,14 @@ def test_merging_runs_into_one_table(tmp_path):
     assert rows["NCBI-disease"].endswith("| 50.00 | 25.00 | 75.00 | 50.00 | 25.00 | **85.00 ± 1.00** |")
     assert rows["BC5CDR"].endswith("| **70.00** | – | – | – |")
     assert table[2].startswith("| Disease |") and table[3].startswith("|  |")  # the group is named once
+    assert "mean ± sd over the evaluated checkpoints" in table[-1]
+
+
+def test_the_note_says_when_each_dataset_was_scored_at_its_best_validation_checkpoint(tmp_path):
+    selected = {"epoch": 6.0, "step": 1884, "validation_f1": 0.81}
+    document = merge(tmp_path, "MTL-XC", {"NCBI-disease": {**scores(0.8), "selected": selected}})
+    assert "its own best validation checkpoint" in (tmp_path / "results.md").read_text()
+    assert document["rows"]["NCBI-disease"]["results"]["MTL-XC"]["selected"] == selected
 
 
 def test_summarise_checkpoint_scores():
