@@ -105,6 +105,7 @@ def group_title(group: str) -> str:
 RUN_CONFIG = "run_config.json"
 RESULTS = "results.json"
 PREDICTIONS_DIR = "predictions"
+SENTENCE_COUNTS_DIR = "sentence_counts"
 TRAINER_STATE = "trainer_state.json"  # transformers' TRAINER_STATE_NAME
 CURVES_FILE = "learning_curves.json"
 CURVES_PLOT = "learning_curves.png"
@@ -236,6 +237,11 @@ def predictions_path(folder: str | os.PathLike, dataset: str) -> Path:
     return Path(folder) / PREDICTIONS_DIR / f"{dataset}.jsonl"
 
 
+def sentence_counts_path(folder: str | os.PathLike, dataset: str) -> Path:
+    """A published run's per-sentence entity counts of its test predictions (what the study's tests resample)."""
+    return Path(folder) / SENTENCE_COUNTS_DIR / f"{dataset}.json"
+
+
 def write_predictions(
     path: str | os.PathLike,
     tokens: Sequence[Sequence[str]],
@@ -321,6 +327,7 @@ __all__ = [
     "read_sweep",
     "row_identity",
     "run_result",
+    "sentence_counts_path",
     "train_runtime",
     "write_predictions",
     "write_sweep",

