@@ -106,6 +106,7 @@ RUN_CONFIG = "run_config.json"
 RESULTS = "results.json"
 PREDICTIONS_DIR = "predictions"
 SENTENCE_COUNTS_DIR = "sentence_counts"
+RESTORED = "restored.json"  # a run copied back from a published study: its results, not its model
 TRAINER_STATE = "trainer_state.json"  # transformers' TRAINER_STATE_NAME
 CURVES_FILE = "learning_curves.json"
 CURVES_PLOT = "learning_curves.png"

