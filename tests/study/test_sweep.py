@@ -208,6 +208,10 @@ def test_a_sweep_restored_from_its_published_folder_skips_those_runs_and_grows_b
     assert "[skip] seed-0/mtl-xc: results.json present" in printed and "[run] seed-1/mtl-xc" in printed
     comparison = json.loads((restored / "results.json").read_text())["rows"]["NCBI-disease"]["mtl_xc_vs_stl"]
     assert comparison["seeds"] == [0, 1] and comparison["bootstrap"]["seeds"] == 2
+    republished = tmp_path / "republished"
+    publish_study.main([str(restored), str(republished), "--name", f"{model}={name}"])
+    counts = {str(path.relative_to(republished)) for path in republished.rglob("sentence_counts/NCBI-disease.json")}
+    assert {f"seed-{seed}/mtl-xc/sentence_counts/NCBI-disease.json" for seed in (0, 1)} <= counts
     _, _, other = plan(tmp_path / "other", "--model_name_or_path", model, rates="0.5")
     assert set(launch.reusable_runs(other, restored)) == {run.name for run in other if run.seed_index == 1}
     shutil.rmtree(restored / "seed-0" / "mtl-ls-0.50")
