@@ -187,3 +187,56 @@ def write_corpora(root: Path) -> Path:
             (root / folder).mkdir(parents=True, exist_ok=True)
             (root / folder / f"{split}.tsv").write_text("\n".join(lines) + "\n")
     return root
+
+
+# ---- Tiny end-to-end training runs on the synthetic corpora ----
+
+FIXTURE_TASKS = list(FOLDERS)
+
+
+def tiny_run_arguments(output_dir, corpora, tokenizer_dir, mode, *extra) -> list[str]:
+    """The training command's flags for a 2-layer, 32-wide XLNet-CRF on `write_corpora`'s two datasets; `extra`
+    flags come last, so they override these."""
+    return [
+        *("--mode", mode, "--datasets", ",".join(FIXTURE_TASKS), "--data_dir", str(corpora)),
+        *("--tokenizer_name", str(tokenizer_dir), "--config_overrides", "n_layer=2,d_model=32,n_head=2,d_inner=64"),
+        *("--max_seq_length", "24", "--stride", "6", "--output_dir", str(output_dir), "--num_train_epochs", "2"),
+        *("--per_device_train_batch_size", "4", "--per_device_eval_batch_size", "8", "--save_steps", "4"),
+        *("--learning_rate", "2e-3", "--use_cpu", "--report_to", "none", "--disable_tqdm", "true", "--seed", "3"),
+        *extra,
+    ]
+
+
+def run_training(arguments: list[str], callbacks=None) -> dict:
+    """The training command (`run_ner_mtl.py`'s), in this process, with extra trainer callbacks."""
+    from mtl_bioner.training import experiment
+
+    return experiment.main(arguments, callbacks)
+
+
+def read_safetensors(folder: Path) -> dict:
+    import safetensors.torch
+
+    return safetensors.torch.load_file(str(folder / "model.safetensors"))
+
+
+def predict_with_export(export_dir: Path, sentences: list[list[str]]) -> list[list[str]]:
+    """Tags of an exported checkpoint loaded the way users load it (Auto classes), independent of the run's code."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from mtl_bioner.tagging.alignment import encode_sentence, reassemble
+    from mtl_bioner.tagging.collator import DataCollatorForWordCRF
+
+    model = AutoModelForTokenClassification.from_pretrained(export_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(export_dir)
+    windows = [
+        window
+        for index, tokens in enumerate(sentences)
+        for window in encode_sentence(tokens, tokenizer, max_seq_length=24, stride=6, sentence_id=index)
+    ]
+    batch = DataCollatorForWordCRF(tokenizer)(windows)
+    sentence_ids = batch.pop("sentence_id").tolist()
+    with torch.no_grad():
+        predictions = model(**batch).predictions
+    words = reassemble(batch["word_ids"], predictions, sentence_ids, [len(s) for s in sentences])
+    return [[model.config.id2label[tag] for tag in sentence] for sentence in words]

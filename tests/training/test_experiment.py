@@ -1,4 +1,5 @@
-"""End-to-end runs of the training script: every mode, resume after a kill, two processes, restarts, the Hub."""
+"""End-to-end runs of the training script: every mode, two processes, configs and bad flags, label schemes, the Hub,
+pretrained XLNet weights, bf16."""
 
 import json
 import os
@@ -8,99 +9,27 @@ import sys
 from collections import Counter
 
 import pytest
-import safetensors.torch
 import torch
-from transformers import AutoModelForTokenClassification, AutoTokenizer, TrainerCallback
-from utils import ROOT
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+from utils import FIXTURE_TASKS as TASKS
+from utils import ROOT, predict_with_export, read_safetensors, run_training, tiny_run_arguments
 
 from data_scripts.corpora import resolve_datasets
 from modeling_xlnet_crf import XLNetForTokenClassificationCRF
-from mtl_bioner.tagging.alignment import encode_sentence, reassemble
-from mtl_bioner.tagging.collator import DataCollatorForWordCRF
 from mtl_bioner.training import arguments as training_arguments
 from mtl_bioner.training import experiment
 from mtl_bioner.training.trainer import MultiTaskTrainer
 
 
-TASKS = ["BC5CDR-disease", "NCBI-disease"]
-
-
-def run_arguments(output_dir, corpora, tokenizer_dir, mode, *extra):
-    return [
-        "--mode",
-        mode,
-        "--datasets",
-        ",".join(TASKS),
-        "--data_dir",
-        str(corpora),
-        "--tokenizer_name",
-        str(tokenizer_dir),
-        "--config_overrides",
-        "n_layer=2,d_model=32,n_head=2,d_inner=64",
-        "--max_seq_length",
-        "24",
-        "--stride",
-        "6",
-        "--output_dir",
-        str(output_dir),
-        "--num_train_epochs",
-        "2",
-        "--per_device_train_batch_size",
-        "4",
-        "--per_device_eval_batch_size",
-        "8",
-        "--save_steps",
-        "4",
-        "--learning_rate",
-        "2e-3",
-        "--use_cpu",
-        "--report_to",
-        "none",
-        "--disable_tqdm",
-        "true",
-        "--seed",
-        "3",
-        *extra,
-    ]
-
-
-def run(arguments, callbacks=None):
-    """The training command (`run_ner_mtl.py`'s), in this process, with extra trainer callbacks."""
-    return experiment.main(arguments, callbacks)
-
-
-@pytest.fixture(scope="module")
-def mtl_xc_run(tmp_path_factory, fixture_corpora, fixture_tokenizer_dir):
-    output = tmp_path_factory.mktemp("runs") / "mtl-xc"
-    run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc"))
-    return output
-
-
-def predict_with_export(export_dir, sentences):
-    model = AutoModelForTokenClassification.from_pretrained(export_dir).eval()
-    tokenizer = AutoTokenizer.from_pretrained(export_dir)
-    windows = [
-        w
-        for i, tokens in enumerate(sentences)
-        for w in encode_sentence(tokens, tokenizer, max_seq_length=24, stride=6, sentence_id=i)
-    ]
-    batch = DataCollatorForWordCRF(tokenizer)(windows)
-    sentence_ids = batch.pop("sentence_id").tolist()
-    with torch.no_grad():
-        predictions = model(**batch).predictions
-    words = reassemble(batch["word_ids"], predictions, sentence_ids, [len(s) for s in sentences])
-    return [[model.config.id2label[tag] for tag in sentence] for sentence in words]
-
-
 def test_every_mode_end_to_end(tmp_path, mtl_xc_run, fixture_corpora, fixture_tokenizer_dir):
     results_dir = tmp_path / "results"
-    run(
-        run_arguments(
+    run_training(
+        tiny_run_arguments(
             tmp_path / "stl", fixture_corpora, fixture_tokenizer_dir, "stl", "--results_dir", str(results_dir)
         )
     )
-    run(
-        run_arguments(
+    run_training(
+        tiny_run_arguments(
             tmp_path / "ls",
             fixture_corpora,
             fixture_tokenizer_dir,
@@ -145,45 +74,6 @@ def test_every_mode_end_to_end(tmp_path, mtl_xc_run, fixture_corpora, fixture_to
     assert (tmp_path / "ls" / "radar.png").stat().st_size > 5000
 
 
-class KillAfterStep(TrainerCallback):
-    """Stands in for a crash right after the checkpoint of `step` was written."""
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_save(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            raise KeyboardInterrupt(f"killed after step {self.step}")
-
-
-def test_resume_after_a_kill_ends_with_the_same_weights(tmp_path, fixture_corpora, fixture_tokenizer_dir):
-    extra = ("--config_overrides", "n_layer=2,d_model=32,n_head=2,d_inner=64,dropout=0.2")
-    run(run_arguments(tmp_path / "straight", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra))
-    with pytest.raises(KeyboardInterrupt):
-        run(
-            run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra),
-            callbacks=[KillAfterStep(8)],
-        )
-    assert (tmp_path / "killed" / "checkpoint-8").is_dir() and not (tmp_path / "killed" / "export").exists()
-    run(
-        run_arguments(
-            tmp_path / "killed",
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "mtl-xc",
-            *extra,
-            "--resume_from_checkpoint",
-            "True",
-        )
-    )
-    for task in TASKS:
-        straight = safetensors.torch.load_file(str(tmp_path / "straight" / "export" / task / "model.safetensors"))
-        resumed = safetensors.torch.load_file(str(tmp_path / "killed" / "export" / task / "model.safetensors"))
-        assert straight.keys() == resumed.keys()
-        for key in straight:
-            torch.testing.assert_close(resumed[key], straight[key], rtol=0, atol=0, msg=key)
-
-
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -203,7 +93,7 @@ def test_two_processes_on_cpu_keep_ranks_identical(mode, tmp_path, mtl_xc_run, f
         "--master_port",
         str(free_port()),
         str(ROOT / "tests" / "ddp_worker.py"),
-        *run_arguments(output, fixture_corpora, fixture_tokenizer_dir, mode, *extra),
+        *tiny_run_arguments(output, fixture_corpora, fixture_tokenizer_dir, mode, *extra),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
@@ -257,8 +147,8 @@ def test_x_label_scheme_with_constraints_end_to_end(tmp_path, fixture_corpora, f
         return predict_words(self, task, split)
 
     monkeypatch.setattr(MultiTaskTrainer, "predict_words", counting_predict_words)
-    run(
-        run_arguments(
+    run_training(
+        tiny_run_arguments(
             output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--label_scheme", "x", "--crf_constraints", "BIO"
         )
     )
@@ -276,55 +166,6 @@ def test_x_label_scheme_with_constraints_end_to_end(tmp_path, fixture_corpora, f
         assert predicted_splits[task, "test"] == scored
 
 
-def test_evaluation_during_training_selects_the_best_checkpoint(tmp_path, fixture_corpora, fixture_tokenizer_dir):
-    output = tmp_path / "eval"
-    run(
-        run_arguments(
-            output,
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "mtl-xc",
-            "--eval_strategy",
-            "epoch",
-            "--save_strategy",
-            "epoch",
-            "--load_best_model_at_end",
-            "--metric_for_best_model",
-            "eval_f1",
-        )
-    )
-    state = json.loads((sorted(output.glob("checkpoint-*"))[-1] / "trainer_state.json").read_text())
-    evaluations = [entry for entry in state["log_history"] if "eval_f1" in entry]
-    assert len(evaluations) == 2
-    for entry in evaluations:
-        assert {f"eval_{task}_{metric}" for task in TASKS for metric in ("f1", "strict_f1", "precision")} <= set(entry)
-        assert entry["eval_f1"] == pytest.approx(sum(entry[f"eval_{task}_f1"] for task in TASKS) / 2)
-    assert state["best_metric"] == max(entry["eval_f1"] for entry in evaluations)
-
-
-def test_restarts_pool_the_last_checkpoints_of_every_continuation(tmp_path, fixture_corpora, fixture_tokenizer_dir):
-    output = tmp_path / "restarts"
-    document = run(
-        run_arguments(
-            output,
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "stl",
-            "--datasets",
-            "NCBI-disease",
-            "--restarts",
-            "2",
-            "--restart_epochs",
-            "1",
-            "--last_checkpoints",
-            "3",
-        )
-    )
-    scores = document["rows"]["NCBI-disease"]["results"]["STL"]
-    assert scores["n_checkpoints"] == 3 * 3  # the first run and two continuations, three checkpoints each
-    assert (output / "NCBI-disease" / "restart-1").is_dir() and (output / "NCBI-disease" / "restart-2").is_dir()
-
-
 def test_push_to_hub_publishes_each_dataset_and_never_prints_the_token(
     tmp_path, fixture_corpora, fixture_tokenizer_dir
 ):
@@ -332,7 +173,7 @@ def test_push_to_hub_publishes_each_dataset_and_never_prints_the_token(
 
     token = "hf_secret_push_token_123"
     output = tmp_path / "pushed"
-    arguments = run_arguments(
+    arguments = tiny_run_arguments(
         output,
         fixture_corpora,
         fixture_tokenizer_dir,
@@ -407,123 +248,11 @@ def test_a_pretrained_xlnet_checkpoint_initialises_the_encoder(tmp_path, fixture
     assert type(AutoModelForTokenClassification.from_pretrained(tmp_path / "saved")) is XLNetForTokenClassificationCRF
 
 
-# ---- Selection: each dataset's best validation checkpoint, early stopping, continued controls ----
-
-
-def read_safetensors(folder):
-    return safetensors.torch.load_file(str(folder / "model.safetensors"))
-
-
-def test_best_on_validation_exports_and_scores_each_dataset_at_its_own_best(
-    tmp_path, mtl_xc_run, fixture_corpora, fixture_tokenizer_dir
-):
-    output = tmp_path / "best"
-    # MTL-LS: loading one dataset's best weights overwrites the layers it shares, the hard case for selection.
-    extra = ("--slicing_rate", "0.5", "--mtl_xc_checkpoint", str(mtl_xc_run), "--best_on_validation")
-    extra += ("--num_train_epochs", "8", "--save_strategy", "epoch", "--learning_rate", "2e-2")
-    document = run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-ls", *extra))
-    curves = json.loads((output / "learning_curves.json").read_text())
-    assert (output / "learning_curves.png").stat().st_size > 5000
-    final_step = max(point["step"] for points in curves.values() for point in points)
-    chosen_before_the_end = 0
-    for task in TASKS:
-        points = curves[task]
-        assert [round(point["epoch"]) for point in points] == list(range(1, 9))
-        best = max(points, key=lambda point: point["f1"])  # the first of equal scores
-        scores = document["rows"][task]["results"]["MTL-LS 0.50"]
-        assert scores["selected"] == {"step": best["step"], "epoch": best["epoch"], "validation_f1": best["f1"]}
-        # Re-scored after training, the exported model gives exactly the validation F1 it was chosen for.
-        assert scores["validation"]["f1"] == best["f1"] and scores["n_checkpoints"] == 1
-        export = read_safetensors(output / "export" / task)
-        kept = read_safetensors(output / "best" / task)
-        assert export.keys() == kept.keys() and all(torch.equal(export[k], kept[k]) for k in export)
-        lines = [json.loads(line) for line in (output / "predictions" / f"{task}.jsonl").read_text().splitlines()]
-        assert predict_with_export(output / "export" / task, [line["tokens"] for line in lines]) == [
-            line["pred"] for line in lines
-        ]
-        chosen_before_the_end += best["step"] < final_step
-    assert chosen_before_the_end  # otherwise the final weights would pass this test too
-
-
-def test_a_resumed_run_keeps_the_best_checkpoints_of_before_the_crash(
-    tmp_path, fixture_corpora, fixture_tokenizer_dir
-):
-    extra = ("--best_on_validation", "--num_train_epochs", "4", "--save_strategy", "epoch")
-    extra += ("--learning_rate", "2e-2", "--early_stopping_patience", "3")
-    straight = run(run_arguments(tmp_path / "straight", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra))
-    steps_per_epoch = json.loads((tmp_path / "straight" / "learning_curves.json").read_text())[TASKS[0]][0]["step"]
-    with pytest.raises(KeyboardInterrupt):
-        run(
-            run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra),
-            callbacks=[KillAfterStep(3 * steps_per_epoch)],
-        )
-    resumed = run(
-        run_arguments(
-            tmp_path / "killed",
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "mtl-xc",
-            *extra,
-            "--resume_from_checkpoint",
-            "True",
-        )
-    )
-    for task in TASKS:
-        assert resumed["rows"][task]["results"]["MTL-XC"] == straight["rows"][task]["results"]["MTL-XC"]
-        assert read_safetensors(tmp_path / "killed" / "export" / task).keys()
-
-
-def test_early_stopping_ends_training_after_patience_evaluations_without_a_rise(
-    tmp_path, fixture_corpora, fixture_tokenizer_dir
-):
-    output = tmp_path / "stopped"
-    # Learning rate 0: the validation F1 never rises after the first evaluation, so patience 2 stops at the third.
-    extra = ("--early_stopping_patience", "2", "--num_train_epochs", "6", "--save_strategy", "epoch")
-    run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra, "--learning_rate", "0"))
-    state = json.loads((output / "trainer_state.json").read_text())
-    evaluations = [entry for entry in state["log_history"] if "eval_f1" in entry]
-    assert [round(entry["epoch"]) for entry in evaluations] == [1, 2, 3]
-    assert state["global_step"] == evaluations[-1]["step"] < state["max_steps"]
-
-
-def test_stl_continued_starts_from_each_datasets_own_stl_model(tmp_path, fixture_corpora, fixture_tokenizer_dir):
-    first = run(
-        run_arguments(tmp_path / "stl", fixture_corpora, fixture_tokenizer_dir, "stl", "--num_train_epochs", "1")
-    )
-    # Learning rate 0: the continued models stay exactly where they started.
-    extra = ("--num_train_epochs", "1", "--learning_rate", "0", "--continue_from", str(tmp_path / "stl"))
-    continued = run(run_arguments(tmp_path / "more", fixture_corpora, fixture_tokenizer_dir, "stl", *extra))
-    for task in TASKS:
-        before = first["rows"][task]["results"]["STL"]
-        after = continued["rows"][task]["results"]["STL continued"]
-        assert after["total_steps"] == before["total_steps"] + after["train_steps"]
-        start = read_safetensors(tmp_path / "stl" / "export" / task)
-        end = read_safetensors(tmp_path / "more" / "export" / task)
-        assert all(torch.equal(start[key], end[key]) for key in start)
-    config = json.loads((tmp_path / "more" / "run_config.json").read_text())
-    assert config["method"] == "STL continued" and config["continue_from"] == str(tmp_path / "stl")
-
-
-def test_selection_flags_that_cannot_work_are_refused():
-    def check(*flags):
-        model_args, _, mt_args, _ = training_arguments.parse_arguments(
-            ["--group", "disease", "--output_dir", "o", *flags]
-        )
-        training_arguments.check_arguments(model_args, mt_args)
-
-    with pytest.raises(ValueError, match="to train an earlier mtl-xc run on, use --continue_from"):
-        check("--mode", "mtl-xc", "--mtl_xc_checkpoint", "runs/xc")
-    with pytest.raises(ValueError, match="does not combine with --best_on_validation"):
-        check("--best_on_validation", "--restarts", "1", "--restart_epochs", "1")
-    with pytest.raises(ValueError, match="at least 1"):
-        check("--early_stopping_patience", "0")
-
-
 def test_bf16_mixed_precision_trains_on_the_cpu_with_an_fp32_crf(tmp_path, fixture_corpora, fixture_tokenizer_dir):
     """`--bf16` (as on a GPU) runs under bfloat16 autocast on the CPU: the encoder computes in bf16, the weights, the
     CRF and its loss stay fp32, and the export reloads as a normal fp32 checkpoint."""
     output = tmp_path / "bf16"
-    document = run(run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--bf16"))
+    document = run_training(tiny_run_arguments(output, fixture_corpora, fixture_tokenizer_dir, "mtl-xc", "--bf16"))
     assert all(0.0 <= row["results"]["MTL-XC"]["f1"] <= 1.0 for row in document["rows"].values())
     config = json.loads((output / "run_config.json").read_text())
     assert config["hyperparameters"]["bf16"] is True
