@@ -12,6 +12,9 @@
 # per-run results, learning curves and sentence counts (`python -m mtl_bioner.study.publish`) to PUBLISH. On a
 # machine without the runs, `restore` copies PUBLISH back into OUT first: its finished runs are skipped and the next
 # seeds join them (a run that starts from a restored one, which has no model, stops and says so).
+# `publish-seeds FIRST [COUNT]` tabulates COUNT seeds from seed FIRST as sweeps of their own, linking their finished
+# runs and training nothing, and publishes them (PUBLISH/equal-seed-43, PUBLISH/paper-seeds-43-44, ...): the seeds
+# that have sentence counts pool in one bootstrap without seed 42, which has none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +53,12 @@ if [ "${1:-}" = restore ]; then
   echo "restored $PUBLISH into $OUT"
   exit 0
 fi
-if [ "${1:-}" != publish ]; then
+if [ "${1:-}" = publish-seeds ]; then
+  first=${2:?publish-seeds FIRST [COUNT]: the first seed (42, 43, ...)} count=${3:-1}
+  name="seed-$first"
+  [ "$count" -gt 1 ] && name="seeds-$first-$((first + count - 1))"
+fi
+if [ "${1:-}" != publish ] && [ "${1:-}" != publish-seeds ]; then
   if [ ! -f "$pilot/results.json" ]; then
     resume=()
     compgen -G "$pilot/*/checkpoint-*" > /dev/null && resume=(--resume_from_checkpoint last)
@@ -64,6 +72,19 @@ from mtl_bioner.training.selection import plateau_epoch
 print(plateau_epoch(json.load(open(sys.argv[1])), at_least=int(sys.argv[2])))" "$pilot/learning_curves.json" "$MIN_EPOCHS")
 echo "E = $E epochs (the pilot's plateau, at least $MIN_EPOCHS)"
 
+if [ "${1:-}" = publish-seeds ]; then
+  for protocol in equal paper; do
+    [ -f "$OUT/$GROUP-$protocol/sweep.json" ] || continue
+    budget=(--controls --num_train_epochs "$E")
+    [ "$protocol" = equal ] && budget=(--equal_compute --epochs "$E" --controls)
+    "$PY" -m mtl_bioner.study.sweep --group "$GROUP" --rates "$RATES" --seed "$first" --seeds "$count" \
+      --output_dir "$OUT/$GROUP-$protocol-$name" --reuse_from "$OUT/$GROUP-$protocol" --link_only \
+      "${budget[@]}" "${COMMON[@]}" > /dev/null
+    publish "$OUT/$GROUP-$protocol-$name" "$PUBLISH/$protocol-$name"
+    echo "published $PUBLISH/$protocol-$name"
+  done
+  exit 0
+fi
 if [ "${1:-}" != publish ]; then
   for seeds in $(seq 1 "$SEEDS"); do
     "$PY" -m mtl_bioner.study.sweep --group "$GROUP" --rates "$RATES" --seeds "$seeds" --output_dir "$OUT/$GROUP-equal" \

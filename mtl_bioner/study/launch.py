@@ -4,6 +4,7 @@ resuming interrupted ones, and linking the finished runs of another sweep that r
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,37 +17,38 @@ from .plan import PlannedRun
 
 
 TRAINING_MODULE = "mtl_bioner.training"
+SEED_FOLDER = re.compile(r"<sweep>/seed-\d+/")
 
 
-def command_key(argv: Sequence[str], folder: str, name: str) -> list[tuple[str, ...]]:
-    """A run's flags with their values, in a canonical order, with its sweep's folder written as "<sweep>/"."""
+def command_key(argv: Sequence[str], folder: str, name: str) -> tuple[tuple[str, ...], ...]:
+    """A run's flags with their values, in a canonical order, with its sweep's folder written as "<sweep>/" and its
+    seed's folder as "seed-*/": the seed itself is a flag, so the same command under another seed index (a sweep
+    started at another --seed) is the same run."""
     root = folder[: -len(name)]  # a run's folder is <sweep folder>/<run name>
     groups: list[list[str]] = []
     for argument in argv:
-        argument = argument.replace(root, "<sweep>/")
+        argument = SEED_FOLDER.sub("<sweep>/seed-*/", argument.replace(root, "<sweep>/"))
         if argument.startswith("--") or not groups:
             groups.append(argument.split("=", 1))
         else:
             groups[-1].append(argument)
-    return sorted(tuple(group) for group in groups)
+    return tuple(sorted(tuple(group) for group in groups))
 
 
-def reusable_runs(runs: Sequence[PlannedRun], other: str | os.PathLike) -> dict[str, Path]:
+def reusable_runs(runs: Sequence[PlannedRun], other: str | os.PathLike, *, restored: bool = False) -> dict[str, Path]:
     """This sweep's runs that the sweep in `other` finished with the same command: run name -> its folder there.
-    Runs restored from a published study are not linked: they have no model for the runs that start from them."""
+    Runs restored from a published study have no model for the runs that start from them, so they are linked only
+    with `restored` (a sweep that trains nothing, to tabulate)."""
     other = Path(other)
     _, recorded_runs = read_sweep(other)
-    by_name = {run.name: run for run in runs}
+    by_command = {command_key(run.argv, run.folder, run.name): run for run in runs}
     found = {}
     for recorded in recorded_runs:
-        run = by_name.get(recorded["name"])
+        run = by_command.get(command_key(recorded["argv"], recorded["folder"], recorded["name"]))
         source = other / recorded["name"]
-        if run is None or not (source / RESULTS).is_file() or (source / RESTORED).is_file():
+        if run is None or not (source / RESULTS).is_file() or ((source / RESTORED).is_file() and not restored):
             continue
-        if command_key(recorded["argv"], recorded["folder"], recorded["name"]) == command_key(
-            run.argv, run.folder, run.name
-        ):
-            found[run.name] = source
+        found[run.name] = source
     return found
 
 
@@ -75,9 +77,11 @@ def execute(
     launcher: str,
     accelerate_config: str | None = None,
     reuse: Mapping[str, Path] | None = None,
+    *,
+    link_only: bool = False,
 ) -> None:
     """Run what is not done, in order, linking the runs `reuse` names instead (`reusable_runs`); a failing run stops
-    the sweep (its checkpoints let the next attempt resume)."""
+    the sweep (its checkpoints let the next attempt resume). With `link_only` only the links are made."""
     by_name = {run.name: run for run in runs}
     reuse = reuse or {}
     for run in runs:
@@ -88,6 +92,9 @@ def execute(
         if status == "new" and run.name in reuse:
             link_run(reuse[run.name], Path(run.folder))
             print(f"[reuse] {run.name}: linked from {reuse[run.name]}", flush=True)
+            continue
+        if link_only:
+            print(f"[unfinished] {run.name}: not linked, not trained (--link_only)", flush=True)
             continue
         for dependency in run.dependencies:
             if by_name[dependency].status() != "done":

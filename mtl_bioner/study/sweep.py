@@ -29,8 +29,10 @@ With --equal_compute --updates U, each method's *model for a dataset* has seen e
 Runs get `--max_steps`, so epochs are not used. The counts the runs report (`total_steps`) are checked in the tables.
 
 Sharing runs. `--reuse_from OTHER` hard-links the finished runs of the sweep in OTHER whose command equals one of
-this sweep's (the same flags and values in any order, up to the sweep folder) instead of training them again: a
-paper-style sweep (`--max_steps U`, no --equal_compute) shares its STL and MTL-XC runs with the equal-compute one.
+this sweep's (the same flags and values in any order, up to the sweep folder and the seed's folder) instead of
+training them again: a paper-style sweep (`--max_steps U`, no --equal_compute) shares its STL and MTL-XC runs with the
+equal-compute one. With --link_only nothing is trained: a sweep of some seeds of another (`--seed 43 --seeds 1`, the
+other sweep's seed 43 whatever its index there) links what that one finished, restored runs too, and tabulates it.
 
 Resuming. A run whose folder holds results.json is done and skipped; one with checkpoints but no results.json is
 rerun with `--resume_from_checkpoint last`; re-running the same command after a crash continues the sweep. The
@@ -75,7 +77,7 @@ OWNED_FLAGS = (
 # Restarts would add updates beyond the budget.
 EQUAL_COMPUTE_FLAGS = ("--max_steps", "--num_train_epochs", "--restarts", "--restart_epochs")
 # Arguments that change how runs are launched or printed, not what they compute: not compared on resume.
-LAUNCH_ONLY = ("output_dir", "launcher", "accelerate_config", "dry_run", "reuse_from")
+LAUNCH_ONLY = ("output_dir", "launcher", "accelerate_config", "dry_run", "reuse_from", "link_only")
 
 
 class SweepMismatchError(ValueError):
@@ -134,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SWEEP_DIR",
         help="Link the finished runs of this other sweep whose command equals one of this sweep's (up to the folder).",
     )
+    parser.add_argument(
+        "--link_only",
+        action="store_true",
+        help="With --reuse_from: link its finished runs (restored ones too), train nothing, write the tables.",
+    )
     return parser
 
 
@@ -170,6 +177,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespa
         parser.error("--seeds must be at least 1")
     if options.accelerate_config and options.launcher != "accelerate":
         parser.error("--accelerate_config needs --launcher accelerate")
+    if options.link_only and not options.reuse_from:
+        parser.error("--link_only needs --reuse_from SWEEP_DIR: the sweep whose runs to link")
     if options.reuse_from and not (Path(options.reuse_from) / SWEEP_FILE).is_file():
         parser.error(f"--reuse_from {options.reuse_from}: no {SWEEP_FILE} there, expected a sweep folder")
     try:
@@ -195,15 +204,23 @@ def describe_plan(
     launcher: str,
     accelerate_config: str | None = None,
     reuse: Mapping[str, Path] | None = None,
+    link_only: bool = False,
 ) -> str:
     reuse = reuse or {}
     statuses = ["reuse" if run.status() == "new" and run.name in reuse else run.status() for run in runs]
-    counts = {status: statuses.count(status) for status in ("done", "reuse", "resume", "new")}
+    if link_only:
+        statuses = ["unfinished" if status in ("new", "resume") else status for status in statuses]
+    counts = {status: statuses.count(status) for status in ("done", "reuse", "resume", "new", "unfinished")}
+    to_train = f"{counts['resume']} to resume, {counts['new']} to run"
     lines = [
         f"{len(runs)} runs: {counts['done']} done (skipped), "
         + (f"{counts['reuse']} to link from --reuse_from, " if reuse else "")
-        + f"{counts['resume']} to resume, {counts['new']} to run"
-        + (" (in-process: the same arguments go to run_ner_mtl.main)" if launcher == "inprocess" else "")
+        + (f"{counts['unfinished']} left unfinished (--link_only)" if link_only else to_train)
+        + (
+            " (in-process: the same arguments go to run_ner_mtl.main)"
+            if launcher == "inprocess" and not link_only
+            else ""
+        )
     ]
     for run, status in zip(runs, statuses):
         after = f" after {', '.join(run.dependencies)}" if run.dependencies else ""
@@ -244,13 +261,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     requested = options.seeds
     options.seeds = max(requested, recorded_seeds(directory))
     runs = plan_sweep(options, passthrough)
-    reuse = reusable_runs(runs, options.reuse_from) if options.reuse_from else {}
+    reuse = reusable_runs(runs, options.reuse_from, restored=options.link_only) if options.reuse_from else {}
     selected = [run for run in runs if run.seed_index < requested]
     if options.dry_run:
-        print(describe_plan(selected, options.launcher, options.accelerate_config, reuse))
+        print(describe_plan(selected, options.launcher, options.accelerate_config, reuse, options.link_only))
         return 0
     record_sweep(directory, sweep_arguments(options, passthrough), runs)
-    execute(selected, options.launcher, options.accelerate_config, reuse)
+    execute(selected, options.launcher, options.accelerate_config, reuse, link_only=options.link_only)
     write_tables(directory)
     print(f"tables written to {directory}", flush=True)
     return 0

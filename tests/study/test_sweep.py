@@ -16,7 +16,7 @@ from mtl_bioner.study import launch, sweep
 from mtl_bioner.study import plan as sweep_plan
 from mtl_bioner.study import publish as publish_study
 from mtl_bioner.study.tables import write_tables
-from mtl_bioner.vocabulary import MTL_XC_START
+from mtl_bioner.vocabulary import MTL_XC_START, RESTORED
 
 
 @pytest.mark.parametrize(
@@ -33,6 +33,7 @@ from mtl_bioner.vocabulary import MTL_XC_START
         (["--rates", "0.5,0.50"], "distinct slicing rates"),
         (["--rates", "1.5"], "outside"),
         (["--equal_compute", "--updates", "4", "--xc_fraction", "1.0"], "leaves MTL-LS"),
+        (["--link_only"], "--link_only needs --reuse_from"),
     ],
 )
 def test_bad_arguments_are_refused_with_the_reason(tmp_path, capsys, arguments, message):
@@ -247,6 +248,47 @@ def test_the_converged_study_script_restores_what_it_published(tmp_path, fake_ru
     assert (out / "disease-equal" / "seed-0" / "stl" / "NCBI-disease" / "restored.json").is_file()
 
 
+def test_the_converged_study_script_publishes_a_later_seed_on_its_own(tmp_path, monkeypatch):
+    """scripts/converged_study.sh publish-seeds 43: seed 43 of the equal-compute sweep (its seed-1) tabulated and
+    published as a one-seed sweep, linked, not trained; a protocol without a sweep is skipped."""
+    import subprocess
+
+    model, out, publish = str(tmp_path / "machine" / "minilm"), tmp_path / "runs", tmp_path / "published"
+    script = ROOT / "scripts" / "converged_study.sh"
+    read_common = f'MODEL={shlex.quote(model)}; eval "$(sed -n "/^COMMON=(/,/)$/p" {shlex.quote(str(script))})"; '
+    common = subprocess.run(
+        ["bash", "-c", read_common + 'printf "%s\\n" "${COMMON[@]}"'], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert common[:2] == ["--model_name_or_path", model] and common[-2:] == ["--report_to", "none"]
+    curves = {task: [{"epoch": 1.0, "step": 5, "f1": 0.5}, {"epoch": 2.0, "step": 10, "f1": 0.6}] for task in TASKS}
+    (out / "pilot").mkdir(parents=True)
+    (out / "pilot" / "learning_curves.json").write_text(json.dumps(curves))
+
+    def group_run(argv):  # MTL runs name the group; the fake run needs its datasets
+        argv = list(argv)
+        if "--group" in argv:
+            at = argv.index("--group")
+            argv[at : at + 2] = ["--datasets", ",".join(TASKS)]
+        return fake_run(argv)
+
+    monkeypatch.setattr(launch, "train", group_run)
+    equal = out / "disease-equal"
+    arguments = ["--group", "disease", "--rates", "0.5", "--seeds", "2", "--output_dir", str(equal)]
+    assert sweep.main([*arguments, "--equal_compute", "--epochs", "2", "--controls", *common]) == 0
+    env = {**os.environ, "PY": sys.executable, "MODEL": model, "OUT": str(out), "PUBLISH": str(publish)}
+    env.update(RATES="0.5", MIN_EPOCHS="1")
+    completed = subprocess.run(["bash", str(script), "publish-seeds", "43"], env=env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert "E = 2 epochs" in completed.stdout and sorted(os.listdir(publish)) == ["equal-seed-43"]
+    document = json.loads((publish / "equal-seed-43" / "results.json").read_text())
+    assert document["unfinished_runs"] == [] and "1 seed (43)" in (publish / "equal-seed-43" / "table2.md").read_text()
+    for run in ("stl/NCBI-disease", "mtl-xc", "mtl-ls-0.50"):
+        source = json.loads((equal / "seed-1" / run / "results.json").read_text())
+        published = json.loads((publish / "equal-seed-43" / "seed-0" / run / "results.json").read_text())
+        assert published == source
+    assert model not in (publish / "equal-seed-43" / "sweep.json").read_text()
+
+
 def test_end_to_end_tiny_sweep_writes_tables_then_skips_every_run(
     tmp_path, fixture_corpora, fixture_tokenizer_dir, capsys
 ):
@@ -368,6 +410,38 @@ def test_a_paper_style_sweep_links_the_runs_it_shares_with_an_equal_compute_one(
         )
         == {}
     )
+
+
+def test_a_sweep_of_one_seed_of_another_links_its_finished_runs_and_trains_nothing(tmp_path, fake_runner, capsys):
+    """`--seed 43 --seeds 1 --reuse_from OTHER --link_only`: OTHER's seed 43 (its seed-1) becomes this sweep's seed-0,
+    its unfinished run stays unfinished here, and nothing trains."""
+    common = ["--datasets", ",".join(TASKS), "--rates", "0.5", "--controls", "--equal_compute", "--updates", "8"]
+    equal, subset = tmp_path / "equal", tmp_path / "seed-43"
+    assert sweep.main([*common, "--seeds", "2", "--output_dir", str(equal), "--use_cpu"]) == 0
+    (equal / "seed-1" / "mtl-xc-continued" / "results.json").unlink()
+    (equal / "seed-1" / "mtl-xc" / RESTORED).write_text("{}")  # restored runs are linked when nothing trains
+    fake_runner.clear()
+    arguments = [*common, "--seed", "43", "--seeds", "1", "--output_dir", str(subset), "--use_cpu"]
+    arguments += ["--reuse_from", str(equal), "--link_only"]
+    capsys.readouterr()
+    assert sweep.main([*arguments, "--dry_run"]) == 0
+    assert "5 to link from --reuse_from, 1 left unfinished (--link_only)" in capsys.readouterr().out
+    assert sweep.main(arguments) == 0
+    assert fake_runner == []
+    assert "[unfinished] seed-0/mtl-xc-continued: not linked, not trained" in capsys.readouterr().out
+    for run in ("stl/NCBI-disease", "mtl-xc", "mtl-xc-start", "mtl-ls-0.50"):
+        source, linked = equal / "seed-1" / run / "results.json", subset / "seed-0" / run / "results.json"
+        assert linked.stat().st_ino == source.stat().st_ino
+    document = json.loads((subset / "results.json").read_text())
+    assert document["unfinished_runs"] == ["seed-0/mtl-xc-continued"]
+    stl = json.loads((equal / "seed-1" / "stl" / "NCBI-disease" / "results.json").read_text())
+    assert document["rows"]["NCBI-disease"]["methods"]["STL"]["f1"]["mean"] == pytest.approx(
+        stl["rows"]["NCBI-disease"]["results"]["STL"]["f1"]
+    )
+    # A sweep that trains does not start from a restored run, so it does not link one.
+    runs = sweep_plan.plan_sweep(*sweep.parse_arguments(arguments[:-1]))
+    assert "seed-0/mtl-xc" not in launch.reusable_runs(runs, equal)
+    assert "seed-0/mtl-xc" in launch.reusable_runs(runs, equal, restored=True)
 
 
 def test_a_corpora_file_group_plans_every_run_with_the_file(tmp_path):
