@@ -26,23 +26,11 @@ class KillAfterStep(TrainerCallback):
 def test_resume_after_a_kill_ends_with_the_same_weights(tmp_path, fixture_corpora, fixture_tokenizer_dir):
     extra = ("--config_overrides", "n_layer=2,d_model=32,n_head=2,d_inner=64,dropout=0.2")
     run_training(tiny_run_arguments(tmp_path / "straight", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra))
+    killed = tiny_run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra)
     with pytest.raises(KeyboardInterrupt):
-        run_training(
-            tiny_run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra),
-            callbacks=[KillAfterStep(8)],
-        )
+        run_training(killed, callbacks=[KillAfterStep(8)])
     assert (tmp_path / "killed" / "checkpoint-8").is_dir() and not (tmp_path / "killed" / "export").exists()
-    run_training(
-        tiny_run_arguments(
-            tmp_path / "killed",
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "mtl-xc",
-            *extra,
-            "--resume_from_checkpoint",
-            "True",
-        )
-    )
+    run_training([*killed, "--resume_from_checkpoint", "True"])
     for task in TASKS:
         straight = read_safetensors(tmp_path / "straight" / "export" / task)
         resumed = read_safetensors(tmp_path / "killed" / "export" / task)
@@ -140,22 +128,10 @@ def test_a_resumed_run_keeps_the_best_checkpoints_of_before_the_crash(
         tiny_run_arguments(tmp_path / "straight", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra)
     )
     steps_per_epoch = json.loads((tmp_path / "straight" / "learning_curves.json").read_text())[TASKS[0]][0]["step"]
+    killed = tiny_run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra)
     with pytest.raises(KeyboardInterrupt):
-        run_training(
-            tiny_run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc", *extra),
-            callbacks=[KillAfterStep(3 * steps_per_epoch)],
-        )
-    resumed = run_training(
-        tiny_run_arguments(
-            tmp_path / "killed",
-            fixture_corpora,
-            fixture_tokenizer_dir,
-            "mtl-xc",
-            *extra,
-            "--resume_from_checkpoint",
-            "True",
-        )
-    )
+        run_training(killed, callbacks=[KillAfterStep(3 * steps_per_epoch)])
+    resumed = run_training([*killed, "--resume_from_checkpoint", "True"])
     for task in TASKS:
         assert resumed["rows"][task]["results"]["MTL-XC"] == straight["rows"][task]["results"]["MTL-XC"]
         assert read_safetensors(tmp_path / "killed" / "export" / task).keys()
