@@ -53,11 +53,6 @@ if [ "${1:-}" = restore ]; then
   echo "restored $PUBLISH into $OUT"
   exit 0
 fi
-if [ "${1:-}" = publish-seeds ]; then
-  first=${2:?publish-seeds FIRST [COUNT]: the first seed (42, 43, ...)} count=${3:-1}
-  name="seed-$first"
-  [ "$count" -gt 1 ] && name="seeds-$first-$((first + count - 1))"
-fi
 if [ "${1:-}" != publish ] && [ "${1:-}" != publish-seeds ]; then
   if [ ! -f "$pilot/results.json" ]; then
     resume=()
@@ -73,6 +68,9 @@ print(plateau_epoch(json.load(open(sys.argv[1])), at_least=int(sys.argv[2])))" "
 echo "E = $E epochs (the pilot's plateau, at least $MIN_EPOCHS)"
 
 if [ "${1:-}" = publish-seeds ]; then
+  first=${2:?publish-seeds FIRST [COUNT]: the first seed (42, 43, ...)} count=${3:-1}
+  name="seed-$first"
+  [ "$count" -gt 1 ] && name="seeds-$first-$((first + count - 1))"
   for protocol in equal paper; do
     [ -f "$OUT/$GROUP-$protocol/sweep.json" ] || continue
     budget=(--controls --num_train_epochs "$E")
