@@ -148,25 +148,29 @@ def run_sentence_counts(folder: Path, dataset: str) -> tuple[np.ndarray, str] | 
     return read_sentence_counts(published) if published.is_file() else predictions
 
 
-def seed_counts(folders: dict[int, Path], dataset: str, seeds: Sequence[int]) -> tuple[list[np.ndarray], str] | Path:
+def seed_counts(
+    folders: dict[int, Path], dataset: str, seeds: Sequence[int]
+) -> tuple[list[np.ndarray], str] | dict[int, Path]:
     """Per seed, the per-sentence entity counts of one method's test predictions and the test sentences' digest;
-    or the first missing predictions file."""
-    counts, reference = [], None
+    or, per seed index that has neither predictions nor sentence counts, its missing predictions file."""
+    counts, reference, missing = [], None, {}
     for seed in seeds:
         found = run_sentence_counts(folders[seed], dataset)
         if isinstance(found, Path):
-            return found
+            missing[seed] = found
+            continue
         if reference is None:
             reference = found[1]
         elif found[1] != reference:
             raise ValueError(f"{folders[seed]}: the {dataset} test sentences differ from seed {seeds[0]}'s")
         counts.append(found[0])
-    return counts, reference
+    return missing or (counts, reference)
 
 
 def compare(scores: dict, folders: dict, dataset: str, label: str, other: str, seed: int) -> dict | None:
     """ΔF1 of `label` over `other`: its hierarchical bootstrap interval and p (seeds and sentences resampled), and
-    the secondary tests over test sentences (seeds pooled) and over seeds."""
+    the secondary tests over test sentences (seeds pooled) and over seeds. Without one seed's predictions neither
+    test over sentences runs; `missing_seeds` names those seeds (`seed` is the sweep's first)."""
     if label not in scores or other not in scores:
         return None
     seeds = sorted(set(scores[label]) & set(scores[other]))
@@ -176,9 +180,11 @@ def compare(scores: dict, folders: dict, dataset: str, label: str, other: str, s
     result: dict = {"against": other, "seeds": seeds, "delta_f1": float(np.mean(differences))}
     first = seed_counts(folders[label], dataset, seeds)
     second = seed_counts(folders[other], dataset, seeds)
-    missing = [str(item) for item in (first, second) if isinstance(item, Path)]
+    missing = [item for item in (first, second) if isinstance(item, dict)]
     if missing:
-        result["bootstrap"], result["sentences"], result["missing_predictions"] = None, None, missing
+        result["bootstrap"], result["sentences"] = None, None
+        result["missing_predictions"] = [str(path) for item in missing for path in item.values()]
+        result["missing_seeds"] = sorted({seed + index for item in missing for index in item})
     else:
         if first[1] != second[1]:
             raise ValueError(f"{dataset}: {label} and {other} predicted different test sentences")

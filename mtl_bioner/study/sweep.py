@@ -1,15 +1,15 @@
 """Reproduce the paper's Tables 1-2 with one command: plan, run (resumably) and tabulate STL, MTL-XC and MTL-LS.
 
-    python -m mtl_bioner.sweep --group disease --rates 0.25,0.5,0.75,1.0 --seeds 3 --output_dir runs/disease \
+    python -m mtl_bioner.study.sweep --group disease --rates 0.25,0.5,0.75,1.0 --seeds 3 --output_dir runs/disease \
         --model_name_or_path xlnet-base-cased --num_train_epochs 30
-    python -m mtl_bioner.sweep --group disease --rates 0,0.5,1.0 --seeds 3 --output_dir runs/disease-equal \
+    python -m mtl_bioner.study.sweep --group disease --rates 0,0.5,1.0 --seeds 3 --output_dir runs/disease-equal \
         --equal_compute --updates 20000 --controls --launcher accelerate
-    python -m mtl_bioner.sweep --corpora corpora.yaml --group my-group --seeds 3 --output_dir runs/my-group \
+    python -m mtl_bioner.study.sweep --corpora corpora.yaml --group my-group --seeds 3 --output_dir runs/my-group \
         --model_name_or_path xlnet-base-cased --num_train_epochs 30
 
 Your own corpora. `--corpora FILE` (a corpora file, see `data_scripts/corpora.py`) lets --group name a group of that
 file and --datasets name its corpora next to paper rows; every run gets `--corpora FILE` and the tables list the
-corpora after the paper rows (see `mtl_bioner.paper_tables`). Without it --group and --datasets name the paper's groups
+corpora after the paper rows (see `mtl_bioner.study.tables`). Without it --group and --datasets name the paper's groups
 and rows only. The path is recorded as given, like every argument: the file under another path is another sweep
 (refused in the same folder), while edits to the file at the same path go unnoticed.
 

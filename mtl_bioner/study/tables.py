@@ -127,12 +127,17 @@ def _test_cells(comparison: dict) -> list[str]:
     bootstrap = comparison.get("bootstrap")
     return [
         f"{100 * comparison['delta_f1']:+.2f}",
-        "n/a (no predictions)" if comparison.get("missing_predictions") else _interval(bootstrap),
+        _missing(comparison["missing_seeds"]) if comparison.get("missing_seeds") else _interval(bootstrap),
         _p_value(bootstrap),
         _p_value(bootstrap, "p_holm"),
         _p_value(comparison["sentences"]),
         _p_value(comparison["seeds_test"]),
     ]
+
+
+def _missing(seeds: Sequence[int]) -> str:
+    """The seeds without the predictions (or sentence counts) that the tests over sentences need."""
+    return f"n/a (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}: no predictions)"
 
 
 def _p_value(result: dict | None, key: str = "p_value") -> str:

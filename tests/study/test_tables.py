@@ -89,7 +89,8 @@ def test_missing_validation_scores_fall_back_to_the_test_choice(tmp_path, fake_r
     row = write_tables(out)["rows"]["NCBI-disease"]
     stl = next(c for c in row["significance"]["comparisons"] if c["against"] == "STL")
     assert stl["sentences"] is None and stl["missing_predictions"][0].endswith("NCBI-disease.jsonl")
-    assert "| STL | +3.00 | n/a (no predictions) | n/a |" in (out / "table2.md").read_text()
+    assert stl["missing_seeds"] == [42]
+    assert "| STL | +3.00 | n/a (seed 42: no predictions) | n/a |" in (out / "table2.md").read_text()
 
 
 def test_runs_off_the_update_budget_are_flagged_and_tied_bests_all_bold(tmp_path, fake_runner, monkeypatch):
@@ -267,3 +268,13 @@ def test_published_sentence_counts_stand_in_for_predictions_and_bad_ones_are_nam
         with pytest.raises(ValueError, match=message) as error:
             write_tables(out)
         assert str(counts_file) in str(error.value)
+    # A seed restored from before sentence counts were published: the tests over sentences name it and wait; the
+    # mean over seeds and the test over seeds stay.
+    counts_file.unlink()
+    row = write_tables(out)["rows"]["NCBI-disease"]
+    stl = next(c for c in row["significance"]["comparisons"] if c["against"] == "STL")
+    assert stl["missing_seeds"] == [42] and stl["bootstrap"] is None and stl["seeds_test"] is not None
+    assert stl["delta_f1"] == before["rows"]["NCBI-disease"]["significance"]["comparisons"][0]["delta_f1"]
+    assert (
+        "| STL | +3.10 | n/a (seed 42: no predictions) | n/a | n/a | n/a | 0.5000 |" in (out / "table2.md").read_text()
+    )
