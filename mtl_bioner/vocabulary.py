@@ -108,6 +108,7 @@ PREDICTIONS_DIR = "predictions"
 SENTENCE_COUNTS_DIR = "sentence_counts"
 RESTORED = "restored.json"  # a run copied back from a published study: its results, not its model
 TRAINER_STATE = "trainer_state.json"  # transformers' TRAINER_STATE_NAME
+TOTAL_RUNTIME = "train_runtime_total"  # logged beside train_runtime: the seconds of every session of a resumed run
 CURVES_FILE = "learning_curves.json"
 CURVES_PLOT = "learning_curves.png"
 PREDICTION_FIELDS = ("tokens", "gold", "pred")
@@ -216,15 +217,16 @@ def run_result(folder: str | os.PathLike, dataset: str, method: str) -> dict:
 
 def train_runtime(output_dir: str | os.PathLike) -> float | None:
     """Seconds Trainer spent in `train()` for the run in `output_dir` and its restarts (`restart-<k>/`), from the
-    `train_runtime` entry of `trainer_state.json`'s log history; None when a state file lacks it. Checkpoint states
-    never hold it: Trainer logs it after the last save."""
+    last `train_runtime` entry of `trainer_state.json`'s log history: its `train_runtime_total` (every session of a
+    resumed run, `TrainingClock`) where logged, else its `train_runtime`; None when a state file lacks it.
+    Checkpoint states never hold it: Trainer logs it after the last save."""
     total = 0.0
     for state_dir in [Path(output_dir), *sorted(Path(output_dir).glob("restart-*"))]:
         path = state_dir / TRAINER_STATE
         if not path.is_file():
             return None
         runtimes = [
-            entry["train_runtime"]
+            entry.get(TOTAL_RUNTIME, entry["train_runtime"])
             for entry in read_json(path, "trainer state").get("log_history", [])
             if "train_runtime" in entry
         ]

@@ -195,8 +195,9 @@ def compare(scores: dict, folders: dict, dataset: str, label: str, other: str, s
 
 
 def run_runtimes(directory: Path, runs: Sequence[dict]) -> dict[str, float | None]:
-    """Seconds each run spent training (Trainer's `train_runtime`; an STL run trains in `<run>/<dataset>/`). A
-    published folder has no trainer states: there the runtimes of its earlier aggregation are kept."""
+    """Seconds each run spent training (`vocabulary.train_runtime`: every session of a resumed run where the run
+    logged them; an STL run trains in `<run>/<dataset>/`). A published folder has no trainer states: there the
+    runtimes of its earlier aggregation are kept."""
     earlier = {}
     if (directory / RESULTS).is_file():
         earlier = {

@@ -16,6 +16,7 @@ from transformers.trainer_utils import PredictionOutput, speed_metrics
 
 from ..tagging.collator import DataCollatorForWordCRF
 from ..tagging.windows import MODEL_INPUTS, predict_windows
+from .clock import TrainingClock
 from .metrics import entity_scores
 from .multitask import MultiTaskModel
 from .sampling import ConcatenatedBatches, TaskBatchSampler
@@ -79,7 +80,8 @@ class MultiTaskTrainer(Trainer):
 
     Metrics are named `<prefix>_<dataset>_f1` (seqeval default mode, conlleval-compatible),
     `<prefix>_<dataset>_strict_f1` (strict IOB2), with precision and recall alike, plus `<prefix>_f1`, the mean F1
-    over the datasets scored, and Trainer's speed metrics. The prefix is `eval` by default.
+    over the datasets scored, and Trainer's speed metrics. The prefix is `eval` by default. Training logs
+    `train_runtime_total` too: the seconds of every session of a resumed run (`TrainingClock`).
 
     Batches are drawn from one dataset at a time (`sampling_temperature` weighs datasets), or, with `mix_tasks=True`,
     from the union of all datasets, the paper's MTL-XC "unify the labels and shuffle the datasets"; mixing is only
@@ -140,6 +142,7 @@ class MultiTaskTrainer(Trainer):
             processing_class=processing_class,
             **kwargs,
         )
+        self.add_callback(TrainingClock())
 
     # ---- Training data ----
 

@@ -10,6 +10,7 @@ from utils import FIXTURE_TASKS as TASKS
 from utils import predict_with_export, read_safetensors, run_training, tiny_run_arguments
 
 from mtl_bioner.training import arguments as training_arguments
+from mtl_bioner.vocabulary import train_runtime
 
 
 class KillAfterStep(TrainerCallback):
@@ -30,7 +31,16 @@ def test_resume_after_a_kill_ends_with_the_same_weights(tmp_path, fixture_corpor
     with pytest.raises(KeyboardInterrupt):
         run_training(killed, callbacks=[KillAfterStep(8)])
     assert (tmp_path / "killed" / "checkpoint-8").is_dir() and not (tmp_path / "killed" / "export").exists()
+    before_the_kill = json.loads((tmp_path / "killed" / "checkpoint-8" / "trainer_state.json").read_text())
+    seconds_before = before_the_kill["stateful_callbacks"]["TrainingClock"]["attributes"]["seconds"]
     run_training([*killed, "--resume_from_checkpoint", "True"])
+    # The training time counts the session before the kill too: Trainer's own train_runtime only the resumed one.
+    for run, earlier in (("straight", 0.0), ("killed", seconds_before)):
+        history = json.loads((tmp_path / run / "trainer_state.json").read_text())["log_history"]
+        final = next(entry for entry in reversed(history) if "train_runtime" in entry)
+        assert final["train_runtime_total"] == round(earlier + final["train_runtime"], 4)
+        assert train_runtime(tmp_path / run) == final["train_runtime_total"]
+    assert seconds_before > 0
     for task in TASKS:
         straight = read_safetensors(tmp_path / "straight" / "export" / task)
         resumed = read_safetensors(tmp_path / "killed" / "export" / task)
