@@ -20,7 +20,7 @@ class TrainingClock(TrainerCallback, ExportableState):
     """Seconds in `train()` over every session of a run, kept in each checkpoint's `stateful_callbacks`.
 
     It reads its earlier seconds from the resumed trainer state itself, so it needs no
-    `restore_callback_states_from_checkpoint`."""
+    `restore_callback_states_from_checkpoint`; a checkpoint saved without it resumes with the clock at zero."""
 
     def __init__(self, seconds: float = 0.0):
         self.seconds = seconds  # spent in the sessions before this one
@@ -34,9 +34,12 @@ class TrainingClock(TrainerCallback, ExportableState):
         return {"args": {}, "attributes": {"seconds": self.elapsed()}}
 
     def on_train_begin(self, args, state, control, **kwargs):
-        saved = state.stateful_callbacks.get(type(self).__name__) if state.global_step > 0 else None
+        name = type(self).__name__
+        saved = state.stateful_callbacks.get(name) if state.global_step > 0 else None
         self.seconds = float(saved["attributes"]["seconds"]) if isinstance(saved, dict) else 0.0
         self._session_began = time.monotonic()
+        # A checkpoint written without the clock has no entry, and Trainer's next save expects one.
+        state.stateful_callbacks.setdefault(name, self.state())
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "train_runtime" in logs and state.log_history:

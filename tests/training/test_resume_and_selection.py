@@ -49,6 +49,22 @@ def test_resume_after_a_kill_ends_with_the_same_weights(tmp_path, fixture_corpor
             torch.testing.assert_close(resumed[key], straight[key], rtol=0, atol=0, msg=key)
 
 
+def test_a_checkpoint_saved_without_the_training_clock_resumes_and_times_the_resumed_session(
+    tmp_path, fixture_corpora, fixture_tokenizer_dir
+):
+    killed = tiny_run_arguments(tmp_path / "killed", fixture_corpora, fixture_tokenizer_dir, "mtl-xc")
+    with pytest.raises(KeyboardInterrupt):
+        run_training(killed, callbacks=[KillAfterStep(8)])
+    state_file = tmp_path / "killed" / "checkpoint-8" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    del state["stateful_callbacks"]["TrainingClock"]  # as a checkpoint of a release without the clock
+    state_file.write_text(json.dumps(state))
+    run_training([*killed, "--resume_from_checkpoint", "True"])
+    history = json.loads((tmp_path / "killed" / "trainer_state.json").read_text())["log_history"]
+    final = next(entry for entry in reversed(history) if "train_runtime" in entry)
+    assert final["train_runtime_total"] == round(final["train_runtime"], 4)
+
+
 def test_evaluation_during_training_selects_the_best_checkpoint(tmp_path, fixture_corpora, fixture_tokenizer_dir):
     output = tmp_path / "eval"
     run_training(
