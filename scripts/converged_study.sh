@@ -14,7 +14,8 @@
 # seeds join them (a run that starts from a restored one, which has no model, stops and says so).
 # `publish-seeds FIRST [COUNT]` tabulates COUNT seeds from seed FIRST as sweeps of their own, linking their finished
 # runs and training nothing, and publishes them (PUBLISH/equal-seed-43, PUBLISH/paper-seeds-43-44, ...): the seeds
-# that have sentence counts pool in one bootstrap without seed 42, which has none.
+# that have sentence counts pool in one bootstrap without seed 42, which has none. Unfinished runs are listed in the
+# tables; a protocol none of whose runs has finished for those seeds is not published.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,6 +79,10 @@ if [ "${1:-}" = publish-seeds ]; then
     "$PY" -m mtl_bioner.study.sweep --group "$GROUP" --rates "$RATES" --seed "$first" --seeds "$count" \
       --output_dir "$OUT/$GROUP-$protocol-$name" --reuse_from "$OUT/$GROUP-$protocol" --link_only \
       "${budget[@]}" "${COMMON[@]}" > /dev/null
+    if ! compgen -G "$OUT/$GROUP-$protocol-$name/seed-*/*" > /dev/null; then
+      echo "skipped $protocol: no finished run of $name yet"
+      continue
+    fi
     publish "$OUT/$GROUP-$protocol-$name" "$PUBLISH/$protocol-$name"
     echo "published $PUBLISH/$protocol-$name"
   done
