@@ -22,8 +22,8 @@ class TrainingClock(TrainerCallback, ExportableState):
     It reads its earlier seconds from the resumed trainer state itself, so it needs no
     `restore_callback_states_from_checkpoint`; a checkpoint saved without it resumes with the clock at zero."""
 
-    def __init__(self, seconds: float = 0.0):
-        self.seconds = seconds  # spent in the sessions before this one
+    def __init__(self):
+        self.seconds = 0.0  # spent in the sessions before this one
         self._session_began: float | None = None
 
     def elapsed(self) -> float:
