@@ -15,7 +15,8 @@
 # `publish-seeds FIRST [COUNT]` tabulates COUNT seeds from seed FIRST as sweeps of their own, linking their finished
 # runs and training nothing, and publishes them (PUBLISH/equal-seed-43, PUBLISH/paper-seeds-43-44, ...): the seeds
 # that have sentence counts pool in one bootstrap without seed 42, which has none. Unfinished runs are listed in the
-# tables; a protocol none of whose runs has finished for those seeds is not published.
+# tables; a protocol none of whose own runs has finished for those seeds (the paper's way links STL and MTL-XC
+# from the equal-compute runs) is not published.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,8 +80,15 @@ if [ "${1:-}" = publish-seeds ]; then
     "$PY" -m mtl_bioner.study.sweep --group "$GROUP" --rates "$RATES" --seed "$first" --seeds "$count" \
       --output_dir "$OUT/$GROUP-$protocol-$name" --reuse_from "$OUT/$GROUP-$protocol" --link_only \
       "${budget[@]}" "${COMMON[@]}" > /dev/null
-    if ! compgen -G "$OUT/$GROUP-$protocol-$name/seed-*/*" > /dev/null; then
-      echo "skipped $protocol: no finished run of $name yet"
+    # The paper's way links STL and MTL-XC from the equal-compute runs (the same files): they are not its own runs.
+    own=no
+    for result in "$OUT/$GROUP-$protocol-$name"/seed-*/{*,*/*}/results.json; do
+      [ -f "$result" ] || continue
+      twin="$OUT/$GROUP-equal-$name/${result#"$OUT/$GROUP-$protocol-$name/"}"
+      if [ "$protocol" = equal ] || [ ! "$result" -ef "$twin" ]; then own=yes; fi
+    done
+    if [ "$own" = no ]; then
+      echo "skipped $protocol: no finished run of its own for $name yet"
       continue
     fi
     publish "$OUT/$GROUP-$protocol-$name" "$PUBLISH/$protocol-$name"

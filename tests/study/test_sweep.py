@@ -250,8 +250,8 @@ def test_the_converged_study_script_restores_what_it_published(tmp_path, fake_ru
 
 def test_the_converged_study_script_publishes_a_later_seed_on_its_own(tmp_path, monkeypatch):
     """scripts/converged_study.sh publish-seeds 43: seed 43 of the equal-compute sweep (its seed-1) tabulated and
-    published as a one-seed sweep, linked, not trained; a protocol without a sweep, or without a finished run of that
-    seed, is skipped."""
+    published as a one-seed sweep, linked, not trained; a protocol without a finished run of its own for that seed (the
+    paper's way has only STL and MTL-XC, linked from equal compute) is skipped."""
     import subprocess
 
     model, out, publish = str(tmp_path / "machine" / "minilm"), tmp_path / "runs", tmp_path / "published"
@@ -276,14 +276,17 @@ def test_the_converged_study_script_publishes_a_later_seed_on_its_own(tmp_path, 
     equal = out / "disease-equal"
     arguments = ["--group", "disease", "--rates", "0.5", "--seeds", "2", "--output_dir", str(equal)]
     assert sweep.main([*arguments, "--equal_compute", "--epochs", "2", "--controls", *common]) == 0
-    paper = ["--group", "disease", "--rates", "0.5", "--seeds", "1", "--output_dir", str(out / "disease-paper")]
+    paper = ["--group", "disease", "--rates", "0.5", "--seeds", "2", "--output_dir", str(out / "disease-paper")]
     assert sweep.main([*paper, "--controls", "--reuse_from", str(equal), "--num_train_epochs", "2", *common]) == 0
+    for own_run in ("mtl-ls-0.50", "mtl-xc-continued", "stl-continued"):  # seed 43 the paper's way: still training
+        shutil.rmtree(out / "disease-paper" / "seed-1" / own_run)
+    assert (out / "disease-paper" / "seed-1" / "mtl-xc" / "results.json").is_file()  # linked from equal compute
     env = {**os.environ, "PY": sys.executable, "MODEL": model, "OUT": str(out), "PUBLISH": str(publish)}
     env.update(RATES="0.5", MIN_EPOCHS="1")
     completed = subprocess.run(["bash", str(script), "publish-seeds", "43"], env=env, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
     assert "E = 2 epochs" in completed.stdout and sorted(os.listdir(publish)) == ["equal-seed-43"]
-    assert "skipped paper: no finished run of seed-43 yet" in completed.stdout
+    assert "skipped paper: no finished run of its own for seed-43 yet" in completed.stdout
     document = json.loads((publish / "equal-seed-43" / "results.json").read_text())
     assert document["unfinished_runs"] == [] and "1 seed (43)" in (publish / "equal-seed-43" / "table2.md").read_text()
     for run in ("stl/NCBI-disease", "mtl-xc", "mtl-ls-0.50"):
