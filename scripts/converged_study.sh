@@ -80,14 +80,14 @@ if [ "${1:-}" = publish-seeds ]; then
     "$PY" -m mtl_bioner.study.sweep --group "$GROUP" --rates "$RATES" --seed "$first" --seeds "$count" \
       --output_dir "$OUT/$GROUP-$protocol-$name" --reuse_from "$OUT/$GROUP-$protocol" --link_only \
       "${budget[@]}" "${COMMON[@]}" > /dev/null
-    # The paper's way links STL and MTL-XC from the equal-compute runs (the same files): they are not its own runs.
-    own=no
-    for result in "$OUT/$GROUP-$protocol-$name"/seed-*/{*,*/*}/results.json; do
-      [ -f "$result" ] || continue
-      twin="$OUT/$GROUP-equal-$name/${result#"$OUT/$GROUP-$protocol-$name/"}"
-      if [ "$protocol" = equal ] || [ ! "$result" -ef "$twin" ]; then own=yes; fi
-    done
-    if [ "$own" = no ]; then
+    # The paper's way shares STL and MTL-XC with equal compute: they are not runs of its own.
+    shared=()
+    [ "$protocol" = paper ] && shared=("$OUT/$GROUP-equal")
+    own=$("$PY" -c "
+import sys
+from mtl_bioner.study.launch import finished_runs
+print(len(finished_runs(sys.argv[1], not_shared_with=(sys.argv[2:] or [None])[0])))" "$OUT/$GROUP-$protocol-$name" "${shared[@]}")
+    if [ "$own" = 0 ]; then
       echo "skipped $protocol: no finished run of its own for $name yet"
       continue
     fi

@@ -35,6 +35,24 @@ def command_key(argv: Sequence[str], folder: str, name: str) -> tuple[tuple[str,
     return tuple(sorted(tuple(group) for group in groups))
 
 
+def recorded_key(recorded: Mapping) -> tuple[tuple[str, ...], ...]:
+    """`command_key` of a run as its sweep's sweep.json records it."""
+    return command_key(recorded["argv"], recorded["folder"], recorded["name"])
+
+
+def finished_runs(sweep: str | os.PathLike, *, not_shared_with: str | os.PathLike | None = None) -> list[str]:
+    """The runs of the sweep in `sweep` that have results, without those whose command the sweep in `not_shared_with`
+    also planned: what one protocol adds to another (the paper's way shares STL and MTL-XC with equal compute), told
+    by the command, not by whether the files are links, so copies and restored runs count alike."""
+    shared = {recorded_key(run) for run in read_sweep(not_shared_with)[1]} if not_shared_with else set()
+    _, runs = read_sweep(sweep)
+    return [
+        run["name"]
+        for run in runs
+        if (Path(sweep) / run["name"] / RESULTS).is_file() and recorded_key(run) not in shared
+    ]
+
+
 def reusable_runs(runs: Sequence[PlannedRun], other: str | os.PathLike, *, restored: bool = False) -> dict[str, Path]:
     """This sweep's runs that the sweep in `other` finished with the same command: run name -> its folder there.
     Runs restored from a published study have no model for the runs that start from them, so they are linked only
@@ -44,7 +62,7 @@ def reusable_runs(runs: Sequence[PlannedRun], other: str | os.PathLike, *, resto
     by_command = {command_key(run.argv, run.folder, run.name): run for run in runs}
     found = {}
     for recorded in recorded_runs:
-        run = by_command.get(command_key(recorded["argv"], recorded["folder"], recorded["name"]))
+        run = by_command.get(recorded_key(recorded))
         source = other / recorded["name"]
         if run is None or not (source / RESULTS).is_file() or ((source / RESTORED).is_file() and not restored):
             continue

@@ -398,6 +398,17 @@ def test_a_paper_style_sweep_links_the_runs_it_shares_with_an_equal_compute_one(
     ]
     linked = paper / "seed-0" / "mtl-xc" / "checkpoint-8" / "model.safetensors"
     assert linked.read_bytes() == b"weights" and linked.stat().st_ino == checkpoint.stat().st_ino
+    # What the paper's way adds to equal compute is told by the command: a copy of a shared run is still shared.
+    copied = paper / "seed-0" / "mtl-xc" / "results.json"
+    content = copied.read_bytes()
+    copied.unlink()
+    copied.write_bytes(content)
+    assert launch.finished_runs(paper, not_shared_with=equal) == [
+        "seed-0/mtl-ls-0.50",
+        "seed-0/mtl-xc-continued",
+        *(f"seed-0/stl-continued/{task}" for task in TASKS),
+    ]
+    assert set(launch.finished_runs(paper)) == {*shared, *launch.finished_runs(paper, not_shared_with=equal)}
     assert (paper / "seed-0" / "mtl-xc" / "results.json").read_text() == (
         equal / "seed-0/mtl-xc/results.json"
     ).read_text()
